@@ -66,6 +66,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def cmd_generate(args: argparse.Namespace) -> None:
+    from fraudlib.month import month_range
+
+    month_range(args.first, args.last)  # an empty range fails before anything is written
     from fraudlib.synth import generate
 
     summary = generate(

@@ -69,6 +69,8 @@ def run_month(
     selected = config.enabled_rules(rules)
     columns = engine.month_columns(TRANSACTIONS, month)
     check_transaction_columns(columns, month)
+    lookback = max((rule.lookback_months for rule in selected), default=0)
+    engine.bind_months([month.shift(-k) for k in range(lookback + 1)])
     rows, notices = check_month_quality(engine, month)
 
     evidence = []
@@ -251,7 +253,7 @@ def summarize(
     rows = []
     for rule in rules:
         mine = alerts[alerts["regla"] == rule.name]
-        hit = flagged[flagged["reglas"].map(lambda names, n=rule.name: n in names)]
+        hit = flagged[flagged["reglas"].map(lambda names, n=rule.name: n in names).astype(bool)]
         skipped = any(notice.startswith(f"skipped rule {rule.name}:") for notice in notices)
         rows.append(
             {

@@ -23,6 +23,8 @@ OUTPUT_SCHEMAS = {ALERTS: ALERTS_SCHEMA, FLAGGED: FLAGGED_SCHEMA}
 
 def to_arrow(frame: pd.DataFrame, schema: pa.Schema) -> pa.Table:
     """A DataFrame as an Arrow table with exactly the contract's schema."""
+    if frame.empty:  # an empty frame has no types to convert from
+        return schema.empty_table()
     frame = frame[schema.names].copy()
     for name in schema.names:
         if pa.types.is_timestamp(schema.field(name).type):

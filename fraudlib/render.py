@@ -115,14 +115,18 @@ def _partition_predicate(node: exp.Anonymous, values: Mapping[str, object], sour
 
 
 def check_partition_bounded(tree: exp.Expression, *, source: str = "query") -> None:
-    """Every scan of `transacciones` must sit in a SELECT whose WHERE bounds anio and mes.
+    """Every scan of `transacciones` must sit in a SELECT whose WHERE bounds anio and mes,
+    and name its columns (no `select *`).
 
-    Athena bills bytes scanned, so an unbounded scan is a bug; this is enforced on every rule.
+    Athena bills bytes scanned, so an unbounded or all-columns scan is a bug; this is
+    enforced on every rule and every internal query when it is rendered.
     """
     for table in tree.find_all(exp.Table):
         if table.name != TRANSACTIONS:
             continue
         select = table.find_ancestor(exp.Select)
+        if select is not None and any(isinstance(e, exp.Star) for e in select.expressions):
+            raise ConfigError(f"{source}: read named columns of {TRANSACTIONS}, not *")
         where = select.args.get("where") if select else None
         if where is None or not _bounds_partitions(where):
             raise ConfigError(

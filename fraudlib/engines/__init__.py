@@ -37,6 +37,14 @@ class Engine(Protocol):
         """
         ...
 
+    def bind_months(self, months: list[Month]) -> None:
+        """Declare the months of `transacciones` the next queries may read.
+
+        The local engine points its view at exactly these partitions' files, so files of
+        other months are never opened; Athena needs nothing (partition projection prunes).
+        """
+        ...
+
     @property
     def bytes_scanned(self) -> int:
         """Bytes read by the queries so far (Athena bills these); 0 where unknown."""

@@ -12,7 +12,6 @@ from fraudlib.contract import CONFIRMED_FRAUD, LABELS, TRANSACTIONS, arrow_type_
 from fraudlib.errors import DataError, FraudlibError
 from fraudlib.month import Month
 
-PARTITIONED = (TRANSACTIONS,)
 UNPARTITIONED = (CONFIRMED_FRAUD, LABELS)
 
 
@@ -39,26 +38,38 @@ class LocalEngine:
             )
         self._con = duckdb.connect(config={"threads": threads} if threads else {})
         self._tables: set[str] = set()
-        for table in PARTITIONED + UNPARTITIONED:
-            self._register(table)
+        for table in UNPARTITIONED:
+            files = sorted((self.root / table).glob("*.parquet"))
+            if files:
+                self._create_view(table, files, hive=False)
 
-    def _register(self, table: str) -> None:
-        folder = self.root / table
-        if table in PARTITIONED:
-            pattern = folder / "anio=*" / "mes=*" / "*.parquet"
-            options = (
-                "hive_partitioning = true, "
-                "hive_types = {'anio': 'VARCHAR', 'mes': 'VARCHAR'}, union_by_name = true"
+    def bind_months(self, months: list[Month]) -> None:
+        """Point the `transacciones` view at the files of these months only."""
+        files = [
+            path
+            for month in sorted(set(months))
+            for path in sorted(month_dir(self.root, TRANSACTIONS, month).glob("*.parquet"))
+        ]
+        if not files:
+            raise DataError(f"no {TRANSACTIONS} files for months {', '.join(map(str, months))}")
+        self._create_view(TRANSACTIONS, files, hive=True)
+
+    def _create_view(self, table: str, files: list[Path], *, hive: bool) -> None:
+        # union_by_name: months may carry different optional columns (schema evolution).
+        options = "union_by_name = true"
+        if hive:
+            options += (
+                ", hive_partitioning = true, hive_types = {'anio': 'VARCHAR', 'mes': 'VARCHAR'}"
             )
-        else:
-            pattern = folder / "*.parquet"
-            options = "union_by_name = true"
-        if not any(folder.glob(str(pattern.relative_to(folder)))):
-            return
-        quoted = str(pattern).replace("'", "''")
-        self._con.execute(
-            f"create view {table} as select * from read_parquet('{quoted}', {options})"
-        )
+        paths = ", ".join("'" + str(path).replace("'", "''") + "'" for path in files)
+        try:
+            self._con.execute(
+                f"create or replace view {table} as "
+                f"select * from read_parquet([{paths}], {options})"
+            )
+        except self._duckdb.Error as error:
+            reason = str(error).strip().splitlines()[0]
+            raise DataError(f"cannot read {table}: {reason}") from None
         self._tables.add(table)
 
     def query(self, trino_sql: str, *, label: str = "") -> pd.DataFrame:
@@ -71,7 +82,9 @@ class LocalEngine:
             raise DataError(f"{label or 'query'} failed on local data: {reason}") from None
 
     def has_table(self, table: str) -> bool:
-        return table in self._tables
+        return table in self._tables or (
+            table == TRANSACTIONS and (self.root / TRANSACTIONS).is_dir()
+        )
 
     def month_columns(self, table: str, month: Month) -> dict[str, str]:
         """Column types of a month's files, read from the Parquet footers only."""
