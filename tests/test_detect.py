@@ -159,8 +159,9 @@ def test_decimal_amounts_are_accepted(tmp_path):
 
 def test_other_months_are_never_read(tmp_path):
     write_month(tmp_path, MONTH, transactions(ROWS))
-    # A corrupt file in another partition would fail any query that reads it.
-    for other in ("2025-02", "2024-03"):
+    # A corrupt file in another partition would fail any query that reads it; these lie
+    # outside every rule's lookback (the next month, and a year back).
+    for other in ("2025-04", "2024-03"):
         write_month(tmp_path, other, transactions(ROWS)).write_bytes(b"corrupt")
     assert len(detect(tmp_path).alerts) == 1
 
@@ -181,3 +182,9 @@ def test_rule_needing_an_absent_column_is_skipped_with_a_notice(tmp_path, monkey
         "skipped rule large_sum_at_location: needs canal, which the data lacks"
     ]
     assert result.summary.iloc[0]["status"] == "skipped"
+
+
+def test_a_rule_without_lookback_reads_only_its_month(tmp_path):
+    write_month(tmp_path, MONTH, transactions(ROWS))
+    write_month(tmp_path, MONTH.previous(), transactions(ROWS)).write_bytes(b"corrupt")
+    assert len(detect(tmp_path, rules=["large_sum_at_location"]).alerts) == 1
