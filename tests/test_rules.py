@@ -178,3 +178,16 @@ def test_seed_rule_equals_original_pandas_code(tmp_path_factory, rows):
     theirs = as_set(original_seed_rule(frame), "monto")
     assert ours == theirs
     assert all(math.isfinite(total) for _, _, total in ours)
+
+
+@pytest.mark.parametrize("seed", [3, 7])
+def test_seed_rule_equals_original_on_generated_months(tmp_path, seed):
+    from fraudlib.contract import TRANSACTIONS, month_dir
+    from fraudlib.synth import generate
+
+    generate(tmp_path, MONTH, MONTH.next(), rows_per_month=60_000, seed=seed)
+    for month in (MONTH, MONTH.next()):
+        frame = pd.read_parquet(month_dir(tmp_path, TRANSACTIONS, month))
+        expected = as_set(original_seed_rule(frame), "monto")
+        assert len(expected) >= 2, "the generator should inject the seed pattern"
+        assert as_set(seed_alerts(tmp_path, month), "monto_total") == expected
