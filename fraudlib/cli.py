@@ -52,6 +52,20 @@ def build_parser() -> argparse.ArgumentParser:
     detect.add_argument("--engine", choices=("local", "athena"), default="local")
     detect.set_defaults(run=cmd_detect)
 
+    backtest = commands.add_parser("backtest", help="measure rules against known fraud")
+    backtest.add_argument("--data", type=Path, help="data root (local engine)")
+    backtest.add_argument("--from", dest="first", required=True, type=_month, metavar="YYYY-MM")
+    backtest.add_argument("--to", dest="last", required=True, type=_month, metavar="YYYY-MM")
+    backtest.add_argument("--config", type=Path, metavar="FILE", help="rules config (YAML)")
+    backtest.add_argument(
+        "--against", type=Path, metavar="FILE", help="compare with this (production) config"
+    )
+    backtest.add_argument(
+        "--output", type=Path, metavar="FILE", help="also write the tables (.json or .csv)"
+    )
+    backtest.add_argument("--engine", choices=("local", "athena"), default="local")
+    backtest.set_defaults(run=cmd_backtest)
+
     rules = commands.add_parser("rules", help="list rules, versions and parameters")
     rules.add_argument("--config", type=Path, metavar="FILE", help="show values from this config")
     rules.add_argument("--sql", metavar="NAME", help="print the SQL of one rule")
@@ -85,21 +99,15 @@ def cmd_generate(args: argparse.Namespace) -> None:
 def cmd_detect(args: argparse.Namespace) -> None:
     from fraudlib.config import load_config
     from fraudlib.detect import run_month
-    from fraudlib.engines import make_engine
     from fraudlib.outputs import write_month_local
 
     config = load_config(args.config)
     if args.rule:
         config.enabled_rules(args.rule)  # unknown names fail before any data is read
-    if args.engine == "local":
-        if args.data is None:
-            raise FraudlibError("--data is required with the local engine")
-        engine = make_engine("local", data=args.data)
-    else:
-        engine = make_engine("athena")
     out = args.out or args.data
     if out is None:
         raise FraudlibError("--out is required with the athena engine")
+    engine = _engine(args)
     try:
         result = run_month(engine, args.month, config, rules=args.rule, progress=_progress)
     finally:
@@ -116,6 +124,57 @@ def cmd_detect(args: argparse.Namespace) -> None:
         print(f"note: {notice}")
     for table, path in written.items():
         print(f"wrote {table}: {path}")
+
+
+def _engine(args: argparse.Namespace):
+    from fraudlib.engines import make_engine
+
+    if args.engine == "athena":
+        return make_engine("athena")
+    if args.data is None:
+        raise FraudlibError("--data is required with the local engine")
+    return make_engine("local", data=args.data)
+
+
+def cmd_backtest(args: argparse.Namespace) -> None:
+    from fraudlib.backtest import compare, run_backtest
+    from fraudlib.config import load_config
+    from fraudlib.month import month_range
+    from fraudlib.report_tables import write_tables
+
+    months = month_range(args.first, args.last)
+    config = load_config(args.config)
+    production = load_config(args.against) if args.against else None
+    if args.output and args.output.suffix not in (".json", ".csv"):
+        raise FraudlibError(f"--output must end in .json or .csv, got {args.output.name}")
+    engine = _engine(args)
+    try:
+        result = run_backtest(engine, months, config, progress=_progress)
+        baseline = (
+            run_backtest(engine, months, production, progress=_progress) if production else None
+        )
+    finally:
+        engine.close()
+    print(f"Backtest {months[0]}..{months[-1]} against {result.truth}, config {config.version}")
+    print(format_table(result.metrics))
+    print("\nRecall by fraud scenario")
+    print(format_table(result.by_scenario.reset_index()))
+    print("\nFlagged transactions shared by two rules")
+    print(format_table(result.overlap.reset_index()))
+    tables = {
+        "metrics": result.metrics,
+        "per_month": result.per_month,
+        "by_scenario": result.by_scenario.reset_index(),
+        "overlap": result.overlap.reset_index(),
+    }
+    if baseline is not None:
+        delta = compare(result, baseline)
+        print(f"\n{config.version} against {production.version}")
+        print(format_table(delta))
+        tables["comparison"] = delta
+    if args.output:
+        write_tables(args.output, tables)
+        print(f"wrote {args.output}")
 
 
 def cmd_rules(args: argparse.Namespace) -> None:
@@ -149,7 +208,9 @@ def format_table(frame: pd.DataFrame) -> str:
 
     def cell(value: object) -> str:
         if isinstance(value, float):
-            return f"{value:,.2f}"
+            if value != value:  # NaN: nothing to divide by
+                return "-"
+            return f"{value:,.2f}" if abs(value) >= 10 or value == 0 else f"{value:.3f}"
         if isinstance(value, int):
             return f"{value:,}"
         return str(value)
