@@ -19,6 +19,7 @@ ALERTS = "alertas"
 FLAGGED = "sospechosas"
 
 MAIN_OFFICE = "Oficina Principal"
+ONLINE_LOCATION = "Banca en Linea"  # the `ubicacion` of online banking: not a physical place
 
 # Required columns of `transacciones` and the Arrow types accepted for each. Further columns
 # may exist; rules that need an absent one are skipped.

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -196,7 +197,7 @@ def build_alerts(evidence: list[pd.DataFrame], month: Month, config: RulesConfig
                 "trigger": {
                     "id_transaccion": trigger["id_transaccion"],
                     "fecha": trigger["fecha"].isoformat(),
-                    "severidad": round(float(trigger["severidad"]), 6),
+                    "severidad": _json_value(float(trigger["severidad"])),
                     **{c: _json_value(trigger[c]) for c in extra},
                 },
             }
@@ -277,5 +278,5 @@ def _json_value(value: object) -> object:
     if hasattr(value, "item"):
         value = value.item()
     if isinstance(value, float):
-        return round(value, 6)
+        return round(value, 6) if math.isfinite(value) else None  # JSON has no inf/NaN
     return value

@@ -19,7 +19,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from importlib import resources
 
-from fraudlib.contract import MAIN_OFFICE
+from fraudlib.contract import MAIN_OFFICE, ONLINE_LOCATION
 from fraudlib.errors import ConfigError
 from fraudlib.month import Month
 from fraudlib.render import render
@@ -109,6 +109,198 @@ RULES: tuple[Rule, ...] = (
             ),
         ),
         weight=0.6,
+    ),
+    Rule(
+        name="burst_of_transactions",
+        version="1",
+        description=(
+            "Velocity: at least min_count transactions by one customer within window minutes, "
+            "ending at the flagged one (the earlier ones of the burst are evidence). Customers "
+            "whose own history shows bursts on routine_burst_days earlier days of the lookback "
+            "(a busy business) are not flagged."
+        ),
+        params=(
+            Param("min_count", "count", 5, "transactions in the window, this one included"),
+            Param("window", "minutes", 5, "length of the window ending at the transaction"),
+            Param(
+                "routine_burst_days",
+                "count",
+                3,
+                "customers with a burst on at least this many earlier days are routinely busy",
+            ),
+        ),
+        weight=0.5,
+        lookback_months=3,
+    ),
+    Rule(
+        name="structuring",
+        version="1",
+        description=(
+            "Structuring: at least min_count transactions by one customer, each in "
+            "[threshold × (1 − margin), threshold), within window_days days ending at the "
+            "flagged one — a sum split so that no transaction reaches the reporting threshold."
+        ),
+        params=(
+            Param("threshold", "amount", 10000.0, "the reporting threshold (amounts stay below)"),
+            Param("margin", "ratio", 0.1, "the band under the threshold, as a share of it"),
+            Param("min_count", "count", 3, "amounts in the band within the window, this one too"),
+            Param(
+                "window_days",
+                "days",
+                3,
+                "length of the window ending at the transaction (at most 28: one month is read)",
+            ),
+        ),
+        weight=0.5,
+        lookback_months=1,
+    ),
+    Rule(
+        name="amount_spike",
+        version="1",
+        description=(
+            "Amount spike: an amount above min_amount and more than factor times the average "
+            "of the customer's earlier transactions in the lookback (3 previous months and "
+            "this month so far), for customers with at least min_history of them."
+        ),
+        params=(
+            Param("factor", "ratio", 10.0, "flag above this multiple of the customer's average"),
+            Param("min_amount", "amount", 1000.0, "smaller amounts are never a spike"),
+            Param("min_history", "count", 10, "earlier transactions needed for a baseline"),
+        ),
+        weight=0.5,
+        lookback_months=3,
+    ),
+    Rule(
+        name="new_location_high_amount",
+        version="1",
+        description=(
+            "New location, high amount: the customer's first transaction at a location in the "
+            "lookback (3 previous months and this month so far) is above min_amount and above "
+            "factor times the average of their earlier transactions; customers with fewer than "
+            "min_history earlier transactions (to whom every place is new) are not flagged."
+        ),
+        params=(
+            Param("min_amount", "amount", 500.0, "smaller amounts are never flagged (a floor)"),
+            Param("factor", "ratio", 5.0, "flag above this multiple of the customer's average"),
+            Param("min_history", "count", 10, "earlier transactions needed for a baseline"),
+        ),
+        weight=0.5,
+        lookback_months=3,
+    ),
+    Rule(
+        name="location_hopping",
+        version="1",
+        description=(
+            "Location hopping: a customer moves at least min_locations times within window "
+            "minutes ending at the flagged transaction (a move is a transaction at a place "
+            "other than their last three, so going back and forth between a few places is not "
+            "hopping; excluded_locations such as online banking are not places). Customers who "
+            "hopped on routine_hop_days earlier days of the lookback (the previous month and "
+            "this one so far) are routine and not flagged."
+        ),
+        params=(
+            Param(
+                "min_locations", "count", 4, "moves to another place in the window, this one too"
+            ),
+            Param("window", "minutes", 60, "length of the window ending at the transaction"),
+            Param(
+                "routine_hop_days",
+                "count",
+                2,
+                "customers who hopped on at least this many earlier days are routinely mobile",
+            ),
+            Param(
+                "excluded_locations",
+                "locations",
+                [MAIN_OFFICE, ONLINE_LOCATION],
+                "not a place the customer is at (online banking, operations booked centrally)",
+            ),
+        ),
+        weight=0.5,
+        lookback_months=1,
+    ),
+    Rule(
+        name="impossible_travel",
+        version="1",
+        description=(
+            "Impossible travel: the customer's previous transaction with coordinates is at "
+            "least min_km away (haversine) and getting here in the time between needs a speed "
+            "above max_speed_kmh (elapsed time counted as at least one minute). Needs the "
+            "optional latitud/longitud columns; skipped on data without them."
+        ),
+        params=(
+            Param("max_speed_kmh", "ratio", 500.0, "flag above this speed, in km/h"),
+            Param("min_km", "ratio", 50.0, "shorter legs, in km, are never impossible"),
+            Param(
+                "excluded_locations",
+                "locations",
+                [MAIN_OFFICE, ONLINE_LOCATION],
+                "not a place the customer is at (online banking, operations booked centrally)",
+            ),
+        ),
+        weight=0.5,
+        columns=(
+            "id_transaccion",
+            "id_cliente",
+            "fecha",
+            "monto",
+            "ubicacion",
+            "latitud",
+            "longitud",
+        ),
+        lookback_months=1,
+    ),
+    Rule(
+        name="dormant_reactivated",
+        version="1",
+        description=(
+            "Dormant account reactivated: a customer whose transaction comes at least "
+            "dormant_days after their previous one reactivates; within window_days from then, "
+            "a transaction above min_amount, or a sum since reactivating above it, is flagged. "
+            "A customer with no earlier transaction in the lookback (6 months) is taken as new, "
+            "not dormant, and never flagged; dormant_days must stay well under the lookback."
+        ),
+        params=(
+            Param("dormant_days", "days", 90, "a silence at least this long makes a sleeper"),
+            Param("window_days", "days", 7, "how long after reactivating amounts are summed"),
+            Param("min_amount", "amount", 5000.0, "flag the amount or sum strictly above this"),
+        ),
+        weight=0.5,
+        lookback_months=6,
+    ),
+    Rule(
+        name="compromised_location",
+        version="1",
+        description=(
+            "Compromised location: at the transaction's fecha, at least min_victims different "
+            "customers are known (fraudes_confirmados, from fecha_confirmacion on) to have been "
+            "defrauded at its location within the window_days before it. A transaction is never "
+            "judged on its own confirmation. excluded_locations (online banking) are not points "
+            "that can be compromised. Needs the fraudes_confirmados table."
+        ),
+        params=(
+            Param(
+                "min_victims",
+                "count",
+                2,
+                "defrauded customers known at the place (one victim's transactions count once)",
+            ),
+            Param(
+                "window_days",
+                "days",
+                30,
+                "frauds older than this do not count (at most 59: two months are read)",
+            ),
+            Param(
+                "excluded_locations",
+                "locations",
+                [ONLINE_LOCATION],
+                "not a point that can be compromised (online banking)",
+            ),
+        ),
+        weight=0.5,
+        tables=("fraudes_confirmados",),
+        lookback_months=2,
     ),
 )
 

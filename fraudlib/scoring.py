@@ -13,8 +13,13 @@ import pandas as pd
 
 
 def rule_score(weight: float, severity: pd.Series | np.ndarray | float):
-    """Score of one rule hit; severity < 1 (not past the threshold) counts as 1."""
-    severity = np.maximum(np.asarray(severity, dtype="float64"), 1.0)
+    """Score of one rule hit; severity < 1 (not past the threshold) counts as 1.
+
+    A threshold configured as 0 makes a rule's severity infinite (x / 0): that is as far
+    past the threshold as it gets, so it scores the full weight; NaN counts as 1.
+    """
+    severity = np.nan_to_num(np.asarray(severity, dtype="float64"), nan=1.0, posinf=np.inf)
+    severity = np.maximum(severity, 1.0)
     return weight * (1.0 - 0.5 / severity)
 
 

@@ -42,6 +42,7 @@ from fraudlib.contract import (
     LABELS,
     LABELS_SCHEMA,
     MAIN_OFFICE,
+    ONLINE_LOCATION,
     TRANSACTIONS,
     TRANSACTIONS_SCHEMA,
     month_dir,
@@ -52,7 +53,6 @@ from fraudlib.month import Month, month_range
 MIN_ROWS_PER_MONTH = 1_000
 # Ids use 9 digits per month and 7 per customer; 100M rows also keeps string offsets in int32.
 MAX_ROWS_PER_MONTH = 100_000_000
-ONLINE_LOCATION = "Banca en Linea"
 
 # Optional columns written after the contract's ones (rules needing them may be skipped).
 CHANNEL_COLUMN, LATITUDE_COLUMN, LONGITUDE_COLUMN = "canal", "latitud", "longitud"
@@ -852,14 +852,16 @@ def _cuenta_dormida(b: _MonthBuilder) -> bool:
 
 
 def _punto_comprometido(b: _MonthBuilder) -> bool:
-    """Compromised point (skimmed ATM): 8-20 different customers (mostly living in its city)
-    each make 1-2 withdrawals of 100-800 at the same ATM within 1-4 days, often at night."""
+    """Compromised point (an ATM where cloned cards are cashed out until it is found):
+    12-30 different customers (mostly living in its city) each have 1-2 withdrawals of
+    100-800 at the same ATM, spread over 14-24 days, often at night. The episode outlasts
+    the first confirmations (median delay ~10 days), as real ones do until the bank acts."""
     city = b.any_city()
     location = b.location_in(_ATM, city)
-    victims = b.customers_near("victims", city, int(b.rng.integers(8, 21)))
-    if len(victims) < 8:
+    victims = b.customers_near("victims", city, int(b.rng.integers(12, 31)))
+    if len(victims) < 12:
         return False
-    n_days = int(b.rng.integers(1, 5))
+    n_days = int(b.rng.integers(14, 25))
     first = b.first_day(n_days)
     for victim in victims:
         n = int(b.rng.integers(1, 3))

@@ -188,3 +188,16 @@ def test_a_rule_without_lookback_reads_only_its_month(tmp_path):
     write_month(tmp_path, MONTH, transactions(ROWS))
     write_month(tmp_path, MONTH.previous(), transactions(ROWS)).write_bytes(b"corrupt")
     assert len(detect(tmp_path, rules=["large_sum_at_location"]).alerts) == 1
+
+
+def test_zero_threshold_scores_full_weight_and_stays_valid_json(tmp_path):
+    write_month(tmp_path, MONTH, transactions(ROWS))
+    config = apply_overrides(
+        default_config(),
+        {"rules": {"large_sum_at_location": {"params": {"min_total": 0}}}},
+    )
+    result = detect(tmp_path, config=config, rules=["large_sum_at_location"])
+    weight = config.rules["large_sum_at_location"].weight
+    assert result.flagged["puntaje"].max() == pytest.approx(weight)
+    detail = json.loads(result.alerts.iloc[0]["detalle"], parse_constant=pytest.fail)
+    assert detail["trigger"]["severidad"] is None

@@ -335,8 +335,8 @@ def test_punto_comprometido_hits_many_customers_at_one_place(labelled):
     rows = labelled[labelled.escenario == "punto_comprometido"]
     assert len(rows) > 0
     for _, case in rows.groupby(["month", "ubicacion"]):
-        assert case.id_cliente.nunique() >= 8
-        assert case.fecha.max() - case.fecha.min() < pd.Timedelta(days=4)
+        assert case.id_cliente.nunique() >= 12
+        assert case.fecha.max() - case.fecha.min() < pd.Timedelta(days=24)
         assert (case.canal == "cajero").all()
 
 

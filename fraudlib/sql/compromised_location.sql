@@ -1,0 +1,73 @@
+-- compromised_location: transactions at a place with recently confirmed fraud.
+-- A transaction is flagged when, at its fecha, at least :min_victims different customers are
+-- known to have been defrauded at its location within the :window_days before it: a skimmed
+-- ATM or a colluding merchant keeps hurting whoever uses it until it is fixed. Victims are
+-- counted, not transactions, because one victim's several disputed transactions are one case,
+-- and several victims at one place is what tells a compromised place from a stolen card that
+-- happened to be used there. Places that are not a physical point (:excluded_locations, e.g.
+-- online banking) are never compromised in this sense.
+-- Point in time: a fraud counts only once confirmed (`fecha_confirmacion` before this
+-- transaction's fecha) and only if it happened before it; a transaction is never judged on
+-- its own confirmation (always later than itself, and excluded outright besides).
+-- Frauds are located through their transaction in `transacciones`, read over the lookback
+-- (two months before the month), which must cover :window_days.
+with confirmed as (
+    -- confirmations from the end of the month on cannot be known to any of its transactions
+    select id_transaccion, fecha_confirmacion
+    from fraudes_confirmados
+    where fecha_confirmacion < :month_end
+),
+
+fraud_places as (
+    select t.id_transaccion, t.id_cliente, t.fecha, t.ubicacion, c.fecha_confirmacion
+    from transacciones as t
+    inner join confirmed as c on t.id_transaccion = c.id_transaccion
+    where partition_range(t.anio, t.mes, :history_start, :month)
+        and t.id_cliente is not null
+        and t.ubicacion is not null
+        and t.ubicacion not in (:excluded_locations)
+),
+
+month_transactions as (
+    select id_transaccion, id_cliente, fecha, monto, ubicacion
+    from transacciones
+    where partition_range(anio, mes, :month, :month)
+        and id_cliente is not null
+        and monto is not null
+        and ubicacion is not null
+),
+
+-- For each transaction at a place with fraud, the frauds there known when it happened.
+known_fraud as (
+    select
+        m.id_transaccion,
+        count(distinct f.id_cliente) as clientes_defraudados,
+        count(distinct f.id_transaccion) as fraudes_conocidos,
+        max(f.fecha) as ultimo_fraude,
+        max(f.fecha_confirmacion) as ultima_confirmacion
+    from month_transactions as m
+    inner join fraud_places as f
+        on m.ubicacion = f.ubicacion
+        and f.fecha_confirmacion < m.fecha
+        and f.fecha < m.fecha
+        and f.fecha >= m.fecha - :window_days
+        and f.id_transaccion <> m.id_transaccion
+    group by m.id_transaccion
+)
+
+select
+    m.id_transaccion,
+    m.id_cliente,
+    m.fecha,
+    m.monto,
+    m.ubicacion,
+    m.ubicacion as clave_alerta,
+    true as marcada,
+    cast(k.clientes_defraudados as double) / :min_victims as severidad,
+    k.clientes_defraudados,
+    k.fraudes_conocidos,
+    k.ultimo_fraude,
+    k.ultima_confirmacion
+from month_transactions as m
+inner join known_fraud as k on m.id_transaccion = k.id_transaccion
+where k.clientes_defraudados >= :min_victims
