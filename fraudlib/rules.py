@@ -270,13 +270,17 @@ RULES: tuple[Rule, ...] = (
     ),
     Rule(
         name="compromised_location",
-        version="1",
+        version="2",
         description=(
             "Compromised location: at the transaction's fecha, at least min_victims different "
             "customers are known (fraudes_confirmados, from fecha_confirmacion on) to have been "
-            "defrauded at its location within the window_days before it. A transaction is never "
-            "judged on its own confirmation. excluded_locations (online banking) are not points "
-            "that can be compromised. Needs the fraudes_confirmados table."
+            "defrauded at its location within the window_days before it, and the customer is new "
+            "there: no transaction of theirs at that location in the lookback (2 previous months "
+            "and this month so far) before the new_days before it. The place's regulars are not "
+            "flagged: cloned cards are cashed out where the cardholder does not go. A "
+            "transaction is never judged on its own confirmation. excluded_locations (online "
+            "banking) are not points that can be compromised. Needs the fraudes_confirmados "
+            "table."
         ),
         params=(
             Param(
@@ -288,8 +292,15 @@ RULES: tuple[Rule, ...] = (
             Param(
                 "window_days",
                 "days",
-                30,
+                14,
                 "frauds older than this do not count (at most 59: two months are read)",
+            ),
+            Param(
+                "new_days",
+                "days",
+                14,
+                "a customer whose first transaction at the place in the lookback is at most "
+                "this old is new there, so a card's second withdrawal is flagged too",
             ),
             Param(
                 "excluded_locations",

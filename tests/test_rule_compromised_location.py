@@ -40,17 +40,29 @@ def oracle(
     month: Month,
     *,
     min_victims: int = 2,
-    window_days: int = 30,
+    window_days: int = 14,
+    new_days: int = 14,
     excluded: tuple[str, ...] = (ONLINE_LOCATION,),
 ) -> dict[str, float]:
     """Independent pandas version: flagged id -> severidad (every returned row is flagged)."""
     history = frame[(frame["fecha"] >= month.shift(-LOOKBACK).start) & (frame["fecha"] < month.end)]
+    # regulars: a transaction of the same customer at the same place before fecha - new_days
+    visits = history.dropna(subset=["id_cliente", "ubicacion"])
     frauds = history.merge(confirmed, on="id_transaccion")
     frauds = frauds.dropna(subset=["id_cliente", "ubicacion"])
     frauds = frauds[~frauds["ubicacion"].isin(excluded)]
     current = history[history["fecha"] >= month.start].dropna(
         subset=["id_cliente", "monto", "ubicacion"]
     )
+    earlier = current.merge(
+        visits[["id_cliente", "ubicacion", "fecha"]],
+        on=["id_cliente", "ubicacion"],
+        suffixes=("", "_visita"),
+    )
+    regular = earlier.loc[
+        earlier["fecha_visita"] < earlier["fecha"] - pd.Timedelta(days=new_days), "id_transaccion"
+    ]
+    current = current[~current["id_transaccion"].isin(set(regular))]
     pairs = current.merge(frauds, on="ubicacion", suffixes=("", "_fraude"))
     known = pairs[
         (pairs["fecha_confirmacion"] < pairs["fecha"])
@@ -70,6 +82,8 @@ def confirmations(rows: list[tuple[str, str]]) -> pd.DataFrame:
     return frame
 
 
+# The hand-built rows below are judged with a 30-day window (the default is 14 days).
+PARAMS = {"window_days": 30}
 ROWS = [
     # Cajero X: two victims defrauded on March 2, confirmed on March 5 and 6 at 10:00
     ("fx1", "v1", 300.0, "2025-03-02 01:00:00", "Cajero X"),
@@ -77,8 +91,19 @@ ROWS = [
     ("x1", "u1", 100.0, "2025-03-05 12:00:00", "Cajero X"),  # one victim known: not yet
     ("x2", "u2", 100.0, "2025-03-06 10:00:00", "Cajero X"),  # confirmed at this very instant
     ("x3", "u3", 100.0, "2025-03-06 10:00:01", "Cajero X"),  # two victims known: flagged
-    ("x4", "v1", 100.0, "2025-03-07 09:00:00", "Cajero X"),  # a victim back there: flagged
+    ("x4", "v1", 100.0, "2025-03-07 09:00:00", "Cajero X"),  # a victim back 5 days on: new
     ("fx3", "v3", 300.0, "2025-03-10 03:00:00", "Cajero X"),  # itself fraud: judged on others
+    # Cajero X's regulars are not flagged: a customer is new there if their first transaction
+    # there in the lookback is at most new_days (14) before
+    ("rx1", "u4", 100.0, "2025-02-10 12:00:00", "Cajero X"),
+    ("x5", "u4", 100.0, "2025-03-08 12:00:00", "Cajero X"),  # a regular since February
+    ("rx2", "u7", 100.0, "2025-02-22 12:00:00", "Cajero X"),
+    ("x6", "u7", 100.0, "2025-03-08 12:00:00", "Cajero X"),  # first there 14 days ago: new
+    ("rx3", "u8", 100.0, "2025-02-22 11:59:59", "Cajero X"),
+    ("x7", "u8", 100.0, "2025-03-08 12:00:00", "Cajero X"),  # one second longer: a regular
+    ("rx4", "u10", 100.0, "2024-12-20 12:00:00", "Cajero X"),  # before the lookback
+    ("rx5", "u10", 100.0, "2025-03-08 11:00:00", "Comercio Z"),  # another place
+    ("x8", "u10", 100.0, "2025-03-08 12:00:00", "Cajero X"),  # so new there
     # Cajero Y: two victims on February 1; the window of 30 days includes its first instant
     ("fy1", "v4", 300.0, "2025-02-01 10:00:00", "Cajero Y"),
     ("fy2", "v5", 300.0, "2025-02-01 11:00:00", "Cajero Y"),
@@ -120,13 +145,15 @@ CONFIRMED = [
     ("fv1", "2025-02-05 10:00:00"),
     ("fv2", "2025-02-05 10:00:00"),
 ]
-EXPECTED = {"x3": 1.0, "x4": 1.0, "fx3": 1.0, "y1": 1.0, "s1": 1.0}
+EXPECTED = {"x3": 1.0, "x4": 1.0, "fx3": 1.0, "x6": 1.0, "x8": 1.0, "y1": 1.0, "s1": 1.0}
+# With the default 14-day window, Cajero Y's and Sucursal V's frauds are too old.
+EXPECTED_BY_DEFAULT = {"x3": 1.0, "x4": 1.0, "fx3": 1.0, "x6": 1.0, "x8": 1.0}
 
 
 def run(tmp_path, rows=ROWS, confirmed=CONFIRMED, month=MONTH, **params):
     write_months(tmp_path, transactions(rows))
     write_table(tmp_path, CONFIRMED_FRAUD, confirmations(confirmed), CONFIRMED_FRAUD_SCHEMA)
-    return rule_evidence(tmp_path, month, RULE, **params)
+    return rule_evidence(tmp_path, month, RULE, **{**PARAMS, **params})
 
 
 def test_hand_built_rows(tmp_path):
@@ -137,6 +164,33 @@ def test_hand_built_rows(tmp_path):
     assert x3["clave_alerta"] == "Cajero X" and x3["clientes_defraudados"] == 2
     assert x3["ultima_confirmacion"] == pd.Timestamp("2025-03-06 10:00:00")
     assert x3["ultimo_fraude"] == pd.Timestamp("2025-03-02 02:00:00")
+    assert x3["primera_visita"] == pd.Timestamp("2025-03-06 10:00:01")
+    x4 = evidence.set_index("id_transaccion").loc["x4"]
+    assert x4["primera_visita"] == pd.Timestamp("2025-03-02 01:00:00")
+
+
+def test_regulars_of_the_place_are_not_flagged(tmp_path):
+    flagged = flags(run(tmp_path))
+    assert {"x6", "x8"} <= set(flagged)  # first time there (in the lookback), or 14 days ago
+    assert not {"x5", "x7"} & set(flagged)  # used it before
+
+
+def test_new_days_is_a_parameter(tmp_path):
+    # 1: only a customer's first day at the place is new; a victim back later is a regular
+    strict = flags(run(tmp_path / "strict", new_days=1))
+    assert {"x3", "fx3", "x8", "y1", "s1"} <= set(strict)
+    assert not {"x4", "x5", "x6", "x7"} & set(strict)
+    # 30: everyone who came first within 30 days is new, the regular since February too
+    loose = flags(run(tmp_path / "loose", new_days=30))
+    assert {"x4", "x5", "x6", "x7"} <= set(loose)
+
+
+def test_defaults(tmp_path):
+    write_months(tmp_path, transactions(ROWS))
+    write_table(tmp_path, CONFIRMED_FRAUD, confirmations(CONFIRMED), CONFIRMED_FRAUD_SCHEMA)
+    evidence = rule_evidence(tmp_path, MONTH, RULE)
+    expected = oracle(transactions(ROWS), confirmations(CONFIRMED), MONTH)
+    assert flags(evidence) == expected == EXPECTED_BY_DEFAULT
 
 
 def test_victims_not_transactions_are_counted(tmp_path):
@@ -197,7 +251,7 @@ def test_later_data_never_changes_a_flag(tmp_path):
 
 def test_engine_equals_oracle_on_hand_built_rows(tmp_path):
     evidence = run(tmp_path)
-    expected = oracle(transactions(ROWS), confirmations(CONFIRMED), MONTH)
+    expected = oracle(transactions(ROWS), confirmations(CONFIRMED), MONTH, **PARAMS)
     assert flags(evidence) == expected == EXPECTED
 
 
@@ -239,13 +293,14 @@ def data_of(rows: list[tuple]) -> tuple[pd.DataFrame, pd.DataFrame]:
     rows=st.lists(ROW, min_size=1, max_size=40),
     min_victims=st.integers(min_value=1, max_value=3),
     window_days=st.sampled_from([3, 30]),
+    new_days=st.sampled_from([1, 3, 30]),
 )
-def test_engine_equals_oracle(tmp_path_factory, rows, min_victims, window_days):
+def test_engine_equals_oracle(tmp_path_factory, rows, min_victims, window_days, new_days):
     root = tmp_path_factory.mktemp("compromised")
     frame, confirmed = data_of(rows)
     write_months(root, frame)
     write_table(root, CONFIRMED_FRAUD, confirmed, CONFIRMED_FRAUD_SCHEMA)
-    params = {"min_victims": min_victims, "window_days": window_days}
+    params = {"min_victims": min_victims, "window_days": window_days, "new_days": new_days}
     evidence = rule_evidence(root, MONTH, RULE, **params)
     assert flags(evidence) == oracle(frame, confirmed, MONTH, **params)
     assert evidence["marcada"].all()
@@ -321,20 +376,33 @@ def test_engine_equals_oracle_on_synthetic_data(synthetic, min_victims):
         expected = oracle(frame, confirmed, month, min_victims=min_victims)
         assert flags(evidence) == expected
         flagged.update(expected)
-    # The scenario's ATM is skimmed for 1-4 days and confirmations come days later, so only
-    # the victims' withdrawals after another victim's confirmation can be caught: the rule
-    # must catch exactly those (at one known victim).
+    # The scenario's cash-out ATM is used by 12-30 victims' cloned cards over 14-24 days, and
+    # confirmations come days later, so only withdrawals after another victim's confirmation,
+    # of a fraud within the 14-day window, by a customer new there (no transaction there in
+    # the lookback more than 14 days before) can be caught: the rule must catch exactly those
+    # (at one known victim).
     fraud = frame.merge(labels[labels["escenario"] == "punto_comprometido"], on="id_transaccion")
     fraud = fraud[fraud["fecha"] >= Month(2025, 3).start]
     known = fraud.merge(confirmed, on="id_transaccion")
     pairs = fraud.merge(known, on="ubicacion", suffixes=("", "_otro"))
-    catchable = set(
-        pairs.loc[
-            (pairs["fecha_confirmacion"] < pairs["fecha"])
-            & (pairs["id_transaccion_otro"] != pairs["id_transaccion"]),
-            "id_transaccion",
-        ]
+    pairs = pairs[
+        (pairs["fecha_confirmacion"] < pairs["fecha"])
+        & (pairs["fecha_otro"] < pairs["fecha"])
+        & (pairs["fecha_otro"] >= pairs["fecha"] - pd.Timedelta(days=14))
+        & (pairs["id_transaccion_otro"] != pairs["id_transaccion"])
+    ]
+    visits = fraud[["id_transaccion", "id_cliente", "ubicacion", "fecha"]].merge(
+        frame[["id_cliente", "ubicacion", "fecha"]],
+        on=["id_cliente", "ubicacion"],
+        suffixes=("", "_visita"),
     )
+    lookback_start = visits["fecha"].dt.to_period("M").dt.start_time - pd.DateOffset(months=2)
+    regular = visits.loc[
+        (visits["fecha_visita"] >= lookback_start)
+        & (visits["fecha_visita"] < visits["fecha"] - pd.Timedelta(days=14)),
+        "id_transaccion",
+    ]
+    catchable = set(pairs["id_transaccion"]) - set(regular)
     caught = set(fraud["id_transaccion"]) & set(flagged)
     labelled = set(labels["id_transaccion"])
     precision = len(set(flagged) & labelled) / max(len(flagged), 1)

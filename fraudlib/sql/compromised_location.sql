@@ -1,16 +1,23 @@
--- compromised_location: transactions at a place with recently confirmed fraud.
+-- compromised_location (version 2): a customer new to a place with recently confirmed fraud.
 -- A transaction is flagged when, at its fecha, at least :min_victims different customers are
--- known to have been defrauded at its location within the :window_days before it: a skimmed
--- ATM or a colluding merchant keeps hurting whoever uses it until it is fixed. Victims are
--- counted, not transactions, because one victim's several disputed transactions are one case,
--- and several victims at one place is what tells a compromised place from a stolen card that
--- happened to be used there. Places that are not a physical point (:excluded_locations, e.g.
--- online banking) are never compromised in this sense.
+-- known to have been defrauded at its location within the :window_days before it, and its
+-- customer is new there: no transaction of theirs at that location in the lookback before the
+-- :new_days before it. A skimmed ATM or a colluding merchant is where stolen or cloned cards
+-- are used until it is fixed, and a cloned card is cashed out where the real cardholder does
+-- not go; the place's regular customers, who used it before, are not flagged (version 1 did
+-- flag every customer there, which was mostly them). :new_days keeps a newcomer new for a
+-- while, so that a card's second withdrawal there is flagged too.
+-- Victims are counted, not transactions, because one victim's several disputed transactions
+-- are one case, and several victims at one place is what tells a compromised place from a
+-- stolen card that happened to be used there. Places that are not a physical point
+-- (:excluded_locations, e.g. online banking) are never compromised in this sense.
 -- Point in time: a fraud counts only once confirmed (`fecha_confirmacion` before this
 -- transaction's fecha) and only if it happened before it; a transaction is never judged on
--- its own confirmation (always later than itself, and excluded outright besides).
--- Frauds are located through their transaction in `transacciones`, read over the lookback
--- (two months before the month), which must cover :window_days.
+-- its own confirmation (always later than itself, and excluded outright besides). Whether the
+-- customer is new depends only on whether they have a transaction there before
+-- fecha - :new_days, which later data cannot change.
+-- Frauds and earlier visits are read over the lookback (two months before the month, and the
+-- month), which must cover :window_days; regulars are recognised within it only.
 with confirmed as (
     -- confirmations from the end of the month on cannot be known to any of its transactions
     select id_transaccion, fecha_confirmacion
@@ -28,16 +35,27 @@ fraud_places as (
         and t.ubicacion not in (:excluded_locations)
 ),
 
-month_transactions as (
-    select id_transaccion, id_cliente, fecha, monto, ubicacion
+-- Each customer's first transaction in the lookback at each place with confirmed fraud.
+first_visits as (
+    select id_cliente, ubicacion, min(fecha) as primera_visita
     from transacciones
-    where partition_range(anio, mes, :month, :month)
+    where partition_range(anio, mes, :history_start, :month)
         and id_cliente is not null
-        and monto is not null
-        and ubicacion is not null
+        and ubicacion in (select ubicacion from fraud_places)
+    group by id_cliente, ubicacion
 ),
 
--- For each transaction at a place with fraud, the frauds there known when it happened.
+month_transactions as (
+    select t.id_transaccion, t.id_cliente, t.fecha, t.monto, t.ubicacion, v.primera_visita
+    from transacciones as t
+    inner join first_visits as v on t.id_cliente = v.id_cliente and t.ubicacion = v.ubicacion
+    where partition_range(t.anio, t.mes, :month, :month)
+        and t.id_cliente is not null
+        and t.monto is not null
+        and t.ubicacion is not null
+),
+
+-- For each new customer's transaction at a place with fraud, the frauds there known then.
 known_fraud as (
     select
         m.id_transaccion,
@@ -52,6 +70,7 @@ known_fraud as (
         and f.fecha < m.fecha
         and f.fecha >= m.fecha - :window_days
         and f.id_transaccion <> m.id_transaccion
+    where m.primera_visita >= m.fecha - :new_days
     group by m.id_transaccion
 )
 
@@ -67,7 +86,8 @@ select
     k.clientes_defraudados,
     k.fraudes_conocidos,
     k.ultimo_fraude,
-    k.ultima_confirmacion
+    k.ultima_confirmacion,
+    m.primera_visita
 from month_transactions as m
 inner join known_fraud as k on m.id_transaccion = k.id_transaccion
 where k.clientes_defraudados >= :min_victims
