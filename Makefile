@@ -25,15 +25,17 @@ $(VENV)/.installed: pyproject.toml
 
 venv: $(VENV)/.installed ## create .venv and install fraudlib with all extras
 
-demo: $(VENV)/.installed ## generate 6 labelled months into ./demo and run detection on each
+demo: $(VENV)/.installed ## generate 6 labelled months into ./demo, detect each, backtest them
 	$(FRAUD) generate --data $(DEMO) --from $(DEMO_FROM) --to $(DEMO_TO) --rows-per-month $(DEMO_ROWS) --seed 7
 	@for m in $$($(PY) -m fraudlib.month $(DEMO_FROM) $(DEMO_TO)); do \
 		$(FRAUD) detect --data $(DEMO) --month $$m || exit $$?; \
 	done
+	$(FRAUD) backtest --data $(DEMO) --from $(DEMO_FROM) --to $(DEMO_TO) --output $(DEMO)/backtest.json
 	@echo
-	@echo "Data:    $(DEMO)/transacciones/anio=YYYY/mes=MM/"
-	@echo "Alerts:  $(DEMO)/alertas/anio=YYYY/mes=MM/part-0.parquet"
-	@echo "Flagged: $(DEMO)/sospechosas/anio=YYYY/mes=MM/part-0.parquet"
+	@echo "Data:     $(DEMO)/transacciones/anio=YYYY/mes=MM/"
+	@echo "Alerts:   $(DEMO)/alertas/anio=YYYY/mes=MM/part-0.parquet"
+	@echo "Flagged:  $(DEMO)/sospechosas/anio=YYYY/mes=MM/part-0.parquet"
+	@echo "Backtest: $(DEMO)/backtest.json"
 
 test: $(VENV)/.installed ## create/update .venv, lint, and run the whole test suite
 	$(VENV)/bin/ruff check fraudlib tests benchmarks lambda
