@@ -23,6 +23,7 @@ from fraudlib.month import Month
 from fraudlib.render import render
 
 COMBINED = "all rules"
+BLOCKED = "all rules: block"  # the flagged transactions whose decision is 'block'
 
 _TRUTH_SQL = {
     LABELS: """
@@ -106,7 +107,11 @@ def run_backtest(
         by_scenario=_by_scenario(hits, truth_all, rules),
         overlap=_overlap(hits, rules),
         alert_ids={
-            rule: set(alerts_all.loc[alerts_all["regla"] == rule, "id_alerta"]) for rule in rules
+            **{
+                rule: set(alerts_all.loc[alerts_all["regla"] == rule, "id_alerta"])
+                for rule in rules
+            },
+            BLOCKED: set(alerts_all.loc[alerts_all["decision"] == "block", "id_alerta"]),
         },
     )
 
@@ -115,6 +120,7 @@ def _hits_by_rule(flagged: pd.DataFrame, rules: list[str]) -> dict[str, pd.DataF
     exploded = flagged.explode("reglas")
     hits = {rule: exploded[exploded["reglas"] == rule] for rule in rules}
     hits[COMBINED] = flagged
+    hits[BLOCKED] = flagged[flagged["decision"] == "block"]
     return hits
 
 
@@ -122,11 +128,14 @@ def _metrics(hits, alerts, flagged, truth, rules) -> pd.DataFrame:
     fraud_ids = set(truth["id_transaccion"])
     fraud_customers = set(zip(truth["mes"], truth["id_cliente"], strict=True))
     rows = []
-    for rule in [*rules, COMBINED]:
+    for rule in [*rules, COMBINED, BLOCKED]:
         mine = hits[rule]
         ids = set(mine["id_transaccion"])
         customers = set(zip(mine["mes"], mine["id_cliente"], strict=True))
-        rule_alerts = alerts if rule == COMBINED else alerts[alerts["regla"] == rule]
+        rule_alerts = {
+            COMBINED: alerts,
+            BLOCKED: alerts[alerts["decision"] == "block"],
+        }.get(rule, alerts[alerts["regla"] == rule])
         alert_hits = rule_alerts["ids_transaccion"].map(lambda xs: bool(fraud_ids & set(xs)))
         tp = len(ids & fraud_ids)
         rows.append(
@@ -193,8 +202,8 @@ def compare(candidate: Backtest, production: Backtest) -> pd.DataFrame:
         new = candidate.alert_ids.get(rule, set())
         old = production.alert_ids.get(rule, set())
         if rule == COMBINED:
-            new = set().union(*candidate.alert_ids.values())
-            old = set().union(*production.alert_ids.values())
+            new = set().union(*(ids for r, ids in candidate.alert_ids.items() if r != BLOCKED))
+            old = set().union(*(ids for r, ids in production.alert_ids.items() if r != BLOCKED))
         row = {"rule": rule, "alerts_gained": len(new - old), "alerts_lost": len(old - new)}
         for metric in metrics:
             before = prod[metric].get(rule, np.nan)

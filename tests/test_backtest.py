@@ -9,7 +9,7 @@ import sys
 import pandas as pd
 import pytest
 
-from fraudlib.backtest import COMBINED, average_precision, compare, run_backtest
+from fraudlib.backtest import BLOCKED, COMBINED, average_precision, compare, run_backtest
 from fraudlib.config import apply_overrides, default_config
 from fraudlib.contract import LABELS, LABELS_SCHEMA
 from fraudlib.engines.local import LocalEngine
@@ -142,3 +142,18 @@ def test_cli_backtest_prints_tables_and_writes_json_and_csv(data, tmp_path):
     assert seed["precision"] == pytest.approx(2 / 3)
     csv = pd.read_csv(tmp_path / "bt.csv")
     assert csv.set_index("rule").loc[SEED, "recall"] == pytest.approx(2 / 5)
+
+
+def test_block_decisions_are_measured_on_their_own(data):
+    config = apply_overrides(seed_only(), {"decision": {"block_at": 0.5}})
+    months = month_range("2025-03", "2025-04")
+    result = run_backtest(LocalEngine(data), months, config)
+    blocked = result.metrics.set_index("rule").loc[BLOCKED]
+    # puntaje = 0.72 * (1 - 0.5 / severity), and m3, m5 and a1 each bring their running
+    # total to 60,000 (severity 1.2): 0.42 - so at 0.5 nothing is blocked, at 0.4 all is.
+    assert blocked["flagged"] == 0
+    config = apply_overrides(seed_only(), {"decision": {"block_at": 0.4}})
+    result = run_backtest(LocalEngine(data), months, config)
+    blocked = result.metrics.set_index("rule").loc[BLOCKED]
+    assert blocked["flagged"] == 3 and blocked["precision"] == pytest.approx(2 / 3)
+    assert result.alert_ids[BLOCKED] == result.alert_ids[SEED]

@@ -65,7 +65,11 @@ def test_puntaje_ranks_the_bigger_overrun_first(tmp_path):
 
 def test_block_threshold_comes_from_config(tmp_path):
     write_month(tmp_path, MONTH, transactions(ROWS))
-    config = apply_overrides(default_config(), {"decision": {"block_at": 0.4}})
+    # weight 0.6: t4 (running total 150,000, severity 3) scores 0.5, t3 (60,000) 0.35
+    config = apply_overrides(
+        default_config(),
+        {"decision": {"block_at": 0.4}, "rules": {"large_sum_at_location": {"weight": 0.6}}},
+    )
     result = detect(tmp_path, config=config)
     assert dict(
         zip(result.flagged["id_transaccion"], result.flagged["decision"], strict=False)
