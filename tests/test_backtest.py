@@ -11,7 +11,7 @@ import pytest
 
 from fraudlib.backtest import BLOCKED, COMBINED, average_precision, compare, run_backtest
 from fraudlib.config import apply_overrides, default_config
-from fraudlib.contract import LABELS, LABELS_SCHEMA
+from fraudlib.contract import CONFIRMED_FRAUD, CONFIRMED_FRAUD_SCHEMA, LABELS, LABELS_SCHEMA
 from fraudlib.engines.local import LocalEngine
 from fraudlib.errors import DataError
 from fraudlib.month import Month, month_range
@@ -157,3 +157,16 @@ def test_block_decisions_are_measured_on_their_own(data):
     blocked = result.metrics.set_index("rule").loc[BLOCKED]
     assert blocked["flagged"] == 3 and blocked["precision"] == pytest.approx(2 / 3)
     assert result.alert_ids[BLOCKED] == result.alert_ids[SEED]
+
+
+def test_confirmed_fraud_is_the_truth_where_there_are_no_labels(tmp_path):
+    write_month(tmp_path, "2025-03", transactions(MARCH))
+    confirmed = pd.DataFrame(
+        {"id_transaccion": ["m3"], "fecha_confirmacion": [pd.Timestamp("2025-03-20")]}
+    )
+    write_table(tmp_path, CONFIRMED_FRAUD, confirmed, CONFIRMED_FRAUD_SCHEMA)
+    result = run_backtest(LocalEngine(tmp_path), [Month(2025, 3)], seed_only())
+    seed = result.metrics.set_index("rule").loc[SEED]
+    assert result.truth == CONFIRMED_FRAUD
+    assert (seed["true_positives"], seed["flagged"], seed["recall"]) == (1, 2, 1.0)
+    assert list(result.by_scenario.columns) == ["confirmada"]
