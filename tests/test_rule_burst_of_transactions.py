@@ -6,19 +6,27 @@ from datetime import timedelta
 
 import numpy as np
 import pandas as pd
-import pyarrow.parquet as pq
 import pytest
-from hypothesis import HealthCheck, event, given, settings
+from hypothesis import event, given
 from hypothesis import strategies as st
 
 from fraudlib.config import apply_overrides, default_config
-from fraudlib.contract import LABELS, TRANSACTIONS
 from fraudlib.detect import run_month
 from fraudlib.engines.local import LocalEngine
 from fraudlib.month import Month, month_range
-from fraudlib.synth import generate
 
-from builders import flags, rule_evidence, transactions, write_months
+from builders import (
+    alert_keys,
+    case_by_customer_and_month,
+    drawn_transactions,
+    examples,
+    flags,
+    rule_evidence,
+    scenario_catch,
+    synthetic_months,
+    transactions,
+    write_months,
+)
 
 RULE = "burst_of_transactions"
 MONTH = Month(2025, 3)
@@ -223,9 +231,7 @@ def test_engine_equals_oracle_on_hand_built_rows(tmp_path):
     evidence = rule_evidence(tmp_path, MONTH, RULE, window=HAND_BUILT_WINDOW)
     expected_flags, expected_rows = oracle(frame, MONTH, window=timedelta(minutes=10))
     assert flags(evidence) == expected_flags
-    assert dict(zip(evidence["id_transaccion"], evidence["clave_alerta"], strict=True)) == (
-        expected_rows
-    )
+    assert alert_keys(evidence) == expected_rows
 
 
 # Bursts in the month, in the lookback (routine), across the month's start, two on one day,
@@ -244,9 +250,7 @@ ROW = st.tuples(
 )
 
 
-@settings(
-    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
-)
+@examples(40)
 @given(
     rows=st.lists(ROW, min_size=10, max_size=40),
     min_count=st.integers(min_value=2, max_value=5),
@@ -255,13 +259,7 @@ ROW = st.tuples(
 )
 def test_engine_equals_oracle(tmp_path_factory, rows, min_count, window, routine):
     root = tmp_path_factory.mktemp("bursts")
-    frame = transactions(
-        [
-            (f"t{i:03d}", customer, amount, DAYS[day] + pd.Timedelta(seconds=s), place)
-            for i, (customer, amount, day, s, place) in enumerate(rows)
-        ]
-        + [ANCHOR]
-    )
+    frame = drawn_transactions(rows, DAYS, ANCHOR)
     write_months(root, frame)
     params = {"min_count": min_count, "window": window, "routine_burst_days": routine}
     evidence = rule_evidence(root, MONTH, RULE, **params)
@@ -274,23 +272,13 @@ def test_engine_equals_oracle(tmp_path_factory, rows, min_count, window, routine
     )
     event("some flagged" if expected_flags else "none flagged")
     assert flags(evidence) == expected_flags
-    assert dict(zip(evidence["id_transaccion"], evidence["clave_alerta"], strict=True)) == (
-        expected_rows
-    )
+    assert alert_keys(evidence) == expected_rows
 
 
 @pytest.fixture(scope="module")
 def synthetic(tmp_path_factory):
     root = tmp_path_factory.mktemp("synth")
-    generate(root, "2025-01", "2025-04", rows_per_month=20_000, seed=5)
-    frame = pd.concat(
-        [
-            pq.read_table(root / TRANSACTIONS / m.partition_path()).to_pandas()
-            for m in month_range("2025-01", "2025-04")
-        ],
-        ignore_index=True,
-    )
-    labels = pq.read_table(root / LABELS).to_pandas()
+    frame, labels = synthetic_months(root, "2025-01", "2025-04", rows_per_month=20_000, seed=5)
     return root, frame, labels
 
 
@@ -301,22 +289,15 @@ def test_engine_equals_oracle_on_synthetic_data_and_catches_bursts(synthetic):
         evidence = rule_evidence(root, month, RULE)
         expected_flags, expected_rows = oracle(frame, month)
         assert flags(evidence) == expected_flags
-        assert dict(zip(evidence["id_transaccion"], evidence["clave_alerta"], strict=True)) == (
-            expected_rows
-        )
+        assert alert_keys(evidence) == expected_rows
         flagged.update(expected_flags)
-    fraud = labels[labels["escenario"] == "rafaga"]
-    caught = fraud["id_transaccion"].isin(flagged)
-    precision = len(set(flagged) & set(fraud["id_transaccion"])) / len(flagged)
     # The first min_count - 1 transactions of a burst are needed to see it, so transaction
     # recall is bounded by (n - 4) / n; every burst of 5+ within 5 minutes is caught.
-    cases = frame[frame["id_transaccion"].isin(fraud["id_transaccion"])]
-    cases = cases["id_cliente"] + cases["id_transaccion"].str[:7]
-    caught_cases = cases[frame.loc[cases.index, "id_transaccion"].isin(flagged)].nunique()
+    catch = scenario_catch(frame, labels, flagged, "rafaga", case_key=case_by_customer_and_month)
     print(
-        f"{RULE}: precision {precision:.2f}, recall {caught.mean():.2f}, "
-        f"cases {caught_cases}/{cases.nunique()}, flagged {len(flagged)}"
+        f"{RULE}: precision {catch.precision:.2f}, recall {catch.recall:.2f}, "
+        f"cases {catch.cases_caught}/{catch.cases}, flagged {catch.flagged}"
     )
-    assert caught_cases == cases.nunique()
-    assert caught.mean() >= 0.4
-    assert precision >= 0.2
+    assert catch.cases_caught == catch.cases
+    assert catch.recall >= 0.4
+    assert catch.precision >= 0.2

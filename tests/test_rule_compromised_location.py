@@ -5,25 +5,20 @@ from __future__ import annotations
 import pandas as pd
 import pyarrow.parquet as pq
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
-from fraudlib.contract import (
-    CONFIRMED_FRAUD,
-    CONFIRMED_FRAUD_SCHEMA,
-    LABELS,
-    ONLINE_LOCATION,
-    TRANSACTIONS,
-)
+from fraudlib.contract import CONFIRMED_FRAUD, CONFIRMED_FRAUD_SCHEMA, ONLINE_LOCATION
 from fraudlib.detect import run_month
 from fraudlib.engines.local import LocalEngine
 from fraudlib.month import Month, month_range
-from fraudlib.synth import generate
 
 from builders import (
+    examples,
     flags,
     flags_until,
     rule_evidence,
+    synthetic_months,
     transactions,
     write_months,
     write_table,
@@ -286,9 +281,7 @@ def data_of(rows: list[tuple]) -> tuple[pd.DataFrame, pd.DataFrame]:
     return transactions(records), confirmations(confirmed)
 
 
-@settings(
-    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
-)
+@examples(40)
 @given(
     rows=st.lists(ROW, min_size=1, max_size=40),
     min_victims=st.integers(min_value=1, max_value=3),
@@ -306,9 +299,7 @@ def test_engine_equals_oracle(tmp_path_factory, rows, min_victims, window_days, 
     assert evidence["marcada"].all()
 
 
-@settings(
-    max_examples=20, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
-)
+@examples(20)
 @given(
     rows=st.lists(ROW, min_size=1, max_size=30),
     cut=st.integers(min_value=0, max_value=30),
@@ -354,16 +345,8 @@ def test_later_rows_and_confirmations_never_change_a_flag(
 @pytest.fixture(scope="module")
 def synthetic(tmp_path_factory):
     root = tmp_path_factory.mktemp("synth")
-    generate(root, "2025-01", "2025-06", rows_per_month=20_000, seed=11)
-    frame = pd.concat(
-        [
-            pq.read_table(root / TRANSACTIONS / m.partition_path()).to_pandas()
-            for m in month_range("2025-01", "2025-06")
-        ],
-        ignore_index=True,
-    )
+    frame, labels = synthetic_months(root, "2025-01", "2025-06", rows_per_month=20_000, seed=11)
     confirmed = pq.read_table(root / CONFIRMED_FRAUD).to_pandas()
-    labels = pq.read_table(root / LABELS).to_pandas()
     return root, frame, confirmed, labels
 
 

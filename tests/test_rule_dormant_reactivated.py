@@ -4,16 +4,22 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-import pyarrow.parquet as pq
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
-from fraudlib.contract import LABELS, TRANSACTIONS
 from fraudlib.month import Month, month_range
-from fraudlib.synth import generate
 
-from builders import flags, flags_until, rule_evidence, transactions, write_months
+from builders import (
+    alert_keys,
+    examples,
+    flags,
+    flags_until_without_and_with,
+    rule_evidence,
+    synthetic_months,
+    transactions,
+    write_months,
+)
 
 RULE = "dormant_reactivated"
 MONTH = Month(2025, 3)
@@ -158,9 +164,7 @@ def test_engine_equals_oracle_on_hand_built_rows(tmp_path):
     evidence = rule_evidence(tmp_path, MONTH, RULE)
     expected_flags, expected_rows = oracle(frame, MONTH)
     assert flags(evidence) == expected_flags == EXPECTED
-    assert dict(zip(evidence["id_transaccion"], evidence["clave_alerta"], strict=True)) == (
-        expected_rows
-    )
+    assert alert_keys(evidence) == expected_rows
 
 
 ANCHOR = ("anchor", None, 1.0, "2025-03-15 12:00:00", "Comercio A")
@@ -190,9 +194,7 @@ def frame_of(rows: list[tuple]) -> pd.DataFrame:
     )
 
 
-@settings(
-    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
-)
+@examples(40)
 @given(
     rows=st.lists(ROW, min_size=1, max_size=30),
     dormant_days=st.sampled_from([10, 30, 90]),
@@ -207,14 +209,10 @@ def test_engine_equals_oracle(tmp_path_factory, rows, dormant_days, window_days,
     evidence = rule_evidence(root, MONTH, RULE, **params)
     expected_flags, expected_rows = oracle(frame, MONTH, **params)
     assert flags(evidence) == expected_flags
-    assert dict(zip(evidence["id_transaccion"], evidence["clave_alerta"], strict=True)) == (
-        expected_rows
-    )
+    assert alert_keys(evidence) == expected_rows
 
 
-@settings(
-    max_examples=20, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
-)
+@examples(20)
 @given(
     rows=st.lists(ROW, min_size=1, max_size=30),
     cut=st.integers(min_value=0, max_value=30),
@@ -229,28 +227,17 @@ def test_rows_after_a_transaction_never_change_its_flag(tmp_path_factory, rows, 
             for i, (customer, amount, s) in enumerate(later)
         ]
     )
-    results = []
-    for data in (frame, pd.concat([frame, extra], ignore_index=True)):
-        root = tmp_path_factory.mktemp("dormant")
-        write_months(root, data)
-        evidence = rule_evidence(root, MONTH, RULE, dormant_days=10, min_amount=2500.0)
-        results.append(flags_until(evidence, data, cutoff))
-    assert results[0] == results[1]
+    without, with_later = flags_until_without_and_with(
+        tmp_path_factory, frame, extra, cutoff, RULE, MONTH, dormant_days=10, min_amount=2500.0
+    )
+    assert without == with_later
 
 
 @pytest.fixture(scope="module")
 def synthetic(tmp_path_factory):
     """Ten months, so the last ones have the full six-month lookback."""
     root = tmp_path_factory.mktemp("synth")
-    generate(root, "2024-09", "2025-06", rows_per_month=20_000, seed=11)
-    frame = pd.concat(
-        [
-            pq.read_table(root / TRANSACTIONS / m.partition_path()).to_pandas()
-            for m in month_range("2024-09", "2025-06")
-        ],
-        ignore_index=True,
-    )
-    labels = pq.read_table(root / LABELS).to_pandas()
+    frame, labels = synthetic_months(root, "2024-09", "2025-06", rows_per_month=20_000, seed=11)
     return root, frame, labels
 
 
@@ -262,9 +249,7 @@ def test_engine_equals_oracle_on_synthetic_data_and_catches_dormant_accounts(syn
         evidence = rule_evidence(root, month, RULE)
         expected_flags, expected_rows = oracle(frame, month)
         assert flags(evidence) == expected_flags
-        assert dict(zip(evidence["id_transaccion"], evidence["clave_alerta"], strict=True)) == (
-            expected_rows
-        )
+        assert alert_keys(evidence) == expected_rows
         flagged.update(expected_flags)
     fraud = frame.merge(labels[labels["escenario"] == "cuenta_dormida"], on="id_transaccion")
     fraud = fraud[fraud["fecha"] >= months[0].start]

@@ -7,24 +7,25 @@ import math
 import numpy as np
 import pandas as pd
 import pyarrow as pa
-import pyarrow.parquet as pq
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
-from fraudlib.contract import (
-    LABELS,
-    MAIN_OFFICE,
-    ONLINE_LOCATION,
-    TRANSACTIONS,
-    TRANSACTIONS_SCHEMA,
-)
+from fraudlib.contract import MAIN_OFFICE, ONLINE_LOCATION, TRANSACTIONS_SCHEMA
 from fraudlib.detect import run_month
 from fraudlib.engines.local import LocalEngine
 from fraudlib.month import Month, month_range
-from fraudlib.synth import generate
 
-from builders import flags, flags_until, rule_evidence, transactions, write_months
+from builders import (
+    examples,
+    flags,
+    flags_until_without_and_with,
+    rule_evidence,
+    scenario_catch,
+    synthetic_months,
+    transactions,
+    write_months,
+)
 
 RULE = "impossible_travel"
 MONTH = Month(2025, 3)
@@ -248,9 +249,7 @@ def frame_of(rows: list[tuple]) -> pd.DataFrame:
     )
 
 
-@settings(
-    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
-)
+@examples(40)
 @given(
     rows=st.lists(ROW, min_size=1, max_size=30),
     max_speed=st.sampled_from([100.0, 500.0, 2000.0]),
@@ -266,9 +265,7 @@ def test_engine_equals_oracle(tmp_path_factory, rows, max_speed, min_km):
     assert set(evidence["id_transaccion"]) == expected_rows
 
 
-@settings(
-    max_examples=20, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
-)
+@examples(20)
 @given(
     rows=st.lists(ROW, min_size=1, max_size=30),
     cut=st.integers(min_value=0, max_value=30),
@@ -283,27 +280,17 @@ def test_rows_after_a_transaction_never_change_its_flag(tmp_path_factory, rows, 
             for i, (customer, amount, s, (y, x, place)) in enumerate(later)
         ]
     )
-    results = []
-    for data in (frame, pd.concat([frame, extra], ignore_index=True)):
-        root = tmp_path_factory.mktemp("travel")
-        write_months(root, data, LOCATED_SCHEMA)
-        evidence = rule_evidence(root, MONTH, RULE, max_speed_kmh=100.0, min_km=10.0)
-        results.append(flags_until(evidence, data, cutoff))
-    assert results[0] == results[1]
+    params = {"max_speed_kmh": 100.0, "min_km": 10.0}
+    without, with_later = flags_until_without_and_with(
+        tmp_path_factory, frame, extra, cutoff, RULE, MONTH, schema=LOCATED_SCHEMA, **params
+    )
+    assert without == with_later
 
 
 @pytest.fixture(scope="module")
 def synthetic(tmp_path_factory):
     root = tmp_path_factory.mktemp("synth")
-    generate(root, "2025-01", "2025-06", rows_per_month=20_000, seed=11)
-    frame = pd.concat(
-        [
-            pq.read_table(root / TRANSACTIONS / m.partition_path()).to_pandas()
-            for m in month_range("2025-01", "2025-06")
-        ],
-        ignore_index=True,
-    )
-    labels = pq.read_table(root / LABELS).to_pandas()
+    frame, labels = synthetic_months(root, "2025-01", "2025-06", rows_per_month=20_000, seed=11)
     return root, frame, labels
 
 
@@ -316,11 +303,11 @@ def test_engine_equals_oracle_on_synthetic_data_and_catches_impossible_travel(sy
         assert_same_flags(evidence, expected_flags)
         assert set(evidence["id_transaccion"]) == expected_rows
         flagged.update(expected_flags)
-    fraud = labels[labels["escenario"] == "saltos_ubicacion"]
-    fraud = fraud[fraud["id_transaccion"] >= "T202502"]
-    recall = fraud["id_transaccion"].isin(flagged).mean()
-    precision = len(set(flagged) & set(fraud["id_transaccion"])) / len(flagged)
-    print(f"{RULE}: precision {precision:.2f}, recall {recall:.2f}, flagged {len(flagged)}")
+    catch = scenario_catch(frame, labels, flagged, "saltos_ubicacion", ids_from="T202502")
+    print(
+        f"{RULE}: precision {catch.precision:.2f}, recall {catch.recall:.2f}, "
+        f"flagged {catch.flagged}"
+    )
     # The first place of a case has no impossible leg before it; every later one has.
-    assert recall >= 0.6
-    assert precision >= 0.5
+    assert catch.recall >= 0.6
+    assert catch.precision >= 0.5

@@ -6,16 +6,26 @@ from datetime import timedelta
 
 import numpy as np
 import pandas as pd
-import pyarrow.parquet as pq
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
-from fraudlib.contract import LABELS, MAIN_OFFICE, ONLINE_LOCATION, TRANSACTIONS
+from fraudlib.contract import MAIN_OFFICE, ONLINE_LOCATION
 from fraudlib.month import Month, month_range
-from fraudlib.synth import generate
 
-from builders import flags, flags_until, rule_evidence, transactions, write_months
+from builders import (
+    alert_keys,
+    case_by_customer,
+    drawn_transactions,
+    examples,
+    flags,
+    flags_until_without_and_with,
+    rule_evidence,
+    scenario_catch,
+    synthetic_months,
+    transactions,
+    write_months,
+)
 
 RULE = "location_hopping"
 MONTH = Month(2025, 3)
@@ -233,9 +243,7 @@ def test_engine_equals_oracle_on_hand_built_rows(tmp_path):
     evidence = rule_evidence(tmp_path, MONTH, RULE)
     expected_flags, expected_rows = oracle(frame, MONTH)
     assert flags(evidence) == expected_flags
-    assert dict(zip(evidence["id_transaccion"], evidence["clave_alerta"], strict=True)) == (
-        expected_rows
-    )
+    assert alert_keys(evidence) == expected_rows
 
 
 PLACES = ["Comercio A", "Comercio B", "Cajero C", "Cajero D", ONLINE_LOCATION, None]
@@ -261,19 +269,7 @@ LATER = st.tuples(
 )
 
 
-def frame_of(rows: list[tuple]) -> pd.DataFrame:
-    return transactions(
-        [
-            (f"t{i:03d}", customer, amount, DAYS[day] + pd.Timedelta(seconds=s), place)
-            for i, (customer, amount, day, s, place) in enumerate(rows)
-        ]
-        + [ANCHOR]
-    )
-
-
-@settings(
-    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
-)
+@examples(40)
 @given(
     rows=st.lists(ROW, min_size=1, max_size=40),
     min_locations=st.integers(min_value=2, max_value=4),
@@ -282,7 +278,7 @@ def frame_of(rows: list[tuple]) -> pd.DataFrame:
 )
 def test_engine_equals_oracle(tmp_path_factory, rows, min_locations, window, routine):
     root = tmp_path_factory.mktemp("hops")
-    frame = frame_of(rows)
+    frame = drawn_transactions(rows, DAYS, ANCHOR)
     write_months(root, frame)
     params = {"min_locations": min_locations, "window": window, "routine_hop_days": routine}
     evidence = rule_evidence(root, MONTH, RULE, **params)
@@ -294,21 +290,17 @@ def test_engine_equals_oracle(tmp_path_factory, rows, min_locations, window, rou
         routine_hop_days=routine,
     )
     assert flags(evidence) == expected_flags
-    assert dict(zip(evidence["id_transaccion"], evidence["clave_alerta"], strict=True)) == (
-        expected_rows
-    )
+    assert alert_keys(evidence) == expected_rows
 
 
-@settings(
-    max_examples=20, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
-)
+@examples(20)
 @given(
     rows=st.lists(ROW, min_size=1, max_size=30),
     cut=st.integers(min_value=0, max_value=30),
     later=st.lists(LATER, min_size=1, max_size=10),
 )
 def test_rows_after_a_transaction_never_change_its_flag(tmp_path_factory, rows, cut, later):
-    frame = frame_of(rows)
+    frame = drawn_transactions(rows, DAYS, ANCHOR)
     cutoff = frame["fecha"].sort_values().iloc[cut % len(frame)]
     extra = transactions(
         [
@@ -316,26 +308,16 @@ def test_rows_after_a_transaction_never_change_its_flag(tmp_path_factory, rows, 
             for i, (customer, amount, s, place) in enumerate(later)
         ]
     )
-    results = []
-    for data in (frame, pd.concat([frame, extra], ignore_index=True)):
-        root = tmp_path_factory.mktemp("hops")
-        write_months(root, data)
-        results.append(flags_until(rule_evidence(root, MONTH, RULE, min_locations=2), data, cutoff))
-    assert results[0] == results[1]
+    without, with_later = flags_until_without_and_with(
+        tmp_path_factory, frame, extra, cutoff, RULE, MONTH, min_locations=2
+    )
+    assert without == with_later
 
 
 @pytest.fixture(scope="module")
 def synthetic(tmp_path_factory):
     root = tmp_path_factory.mktemp("synth")
-    generate(root, "2025-01", "2025-06", rows_per_month=20_000, seed=11)
-    frame = pd.concat(
-        [
-            pq.read_table(root / TRANSACTIONS / m.partition_path()).to_pandas()
-            for m in month_range("2025-01", "2025-06")
-        ],
-        ignore_index=True,
-    )
-    labels = pq.read_table(root / LABELS).to_pandas()
+    frame, labels = synthetic_months(root, "2025-01", "2025-06", rows_per_month=20_000, seed=11)
     return root, frame, labels
 
 
@@ -348,18 +330,15 @@ def test_engine_equals_oracle_on_synthetic_data_and_catches_hopping(synthetic):
         assert flags(evidence) == expected_flags
         assert set(evidence["id_transaccion"]) == set(expected_rows)
         flagged.update(expected_flags)
-    fraud = labels[labels["escenario"] == "saltos_ubicacion"]
-    fraud = fraud[fraud["id_transaccion"] >= "T202502"]
-    caught = fraud["id_transaccion"].isin(flagged)
-    precision = len(set(flagged) & set(fraud["id_transaccion"])) / len(flagged)
     # The first three hops of a case are needed to see the pattern, so transaction recall is
     # bounded by (n - 3) / n; every case with 4+ hops in 60 minutes is caught.
-    cases = frame[frame["id_transaccion"].isin(fraud["id_transaccion"])]
-    cases_caught = cases[cases["id_transaccion"].isin(flagged)]["id_cliente"].nunique()
-    print(
-        f"{RULE}: precision {precision:.2f}, recall {caught.mean():.2f}, cases "
-        f"{cases_caught}/{cases['id_cliente'].nunique()}, flagged {len(flagged)}"
+    catch = scenario_catch(
+        frame, labels, flagged, "saltos_ubicacion", case_key=case_by_customer, ids_from="T202502"
     )
-    assert caught.mean() >= 0.25
-    assert cases_caught >= 0.6 * cases["id_cliente"].nunique()
-    assert precision >= 0.1
+    print(
+        f"{RULE}: precision {catch.precision:.2f}, recall {catch.recall:.2f}, cases "
+        f"{catch.cases_caught}/{catch.cases}, flagged {catch.flagged}"
+    )
+    assert catch.recall >= 0.25
+    assert catch.cases_caught >= 0.6 * catch.cases
+    assert catch.precision >= 0.1

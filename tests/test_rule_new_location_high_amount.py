@@ -6,18 +6,25 @@ import math
 
 import numpy as np
 import pandas as pd
-import pyarrow.parquet as pq
 import pytest
-from hypothesis import HealthCheck, event, given, settings
+from hypothesis import event, given
 from hypothesis import strategies as st
 
-from fraudlib.contract import LABELS, TRANSACTIONS
 from fraudlib.detect import run_month
 from fraudlib.engines.local import LocalEngine
 from fraudlib.month import Month, month_range
-from fraudlib.synth import generate
 
-from builders import flags, rule_evidence, transactions, write_months
+from builders import (
+    case_by_customer_and_month,
+    drawn_transactions,
+    examples,
+    flags,
+    rule_evidence,
+    scenario_catch,
+    synthetic_months,
+    transactions,
+    write_months,
+)
 
 RULE = "new_location_high_amount"
 MONTH = Month(2025, 3)
@@ -208,9 +215,7 @@ ROW = st.tuples(
 )
 
 
-@settings(
-    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
-)
+@examples(40)
 @given(
     rows=st.lists(ROW, min_size=10, max_size=40),
     min_amount=st.sampled_from([0.0, 0.0, 500.0]),
@@ -219,13 +224,7 @@ ROW = st.tuples(
 )
 def test_engine_equals_oracle(tmp_path_factory, rows, min_amount, factor, min_history):
     root = tmp_path_factory.mktemp("places")
-    frame = transactions(
-        [
-            (f"t{i:03d}", customer, amount, DAYS[day] + pd.Timedelta(seconds=s), place)
-            for i, (customer, amount, day, s, place) in enumerate(rows)
-        ]
-        + [ANCHOR]
-    )
+    frame = drawn_transactions(rows, DAYS, ANCHOR)
     write_months(root, frame)
     params = {"min_amount": min_amount, "factor": factor, "min_history": min_history}
     evidence = rule_evidence(root, MONTH, RULE, **params)
@@ -237,15 +236,7 @@ def test_engine_equals_oracle(tmp_path_factory, rows, min_amount, factor, min_hi
 @pytest.fixture(scope="module")
 def synthetic(tmp_path_factory):
     root = tmp_path_factory.mktemp("synth")
-    generate(root, "2025-01", "2025-04", rows_per_month=20_000, seed=5)
-    frame = pd.concat(
-        [
-            pq.read_table(root / TRANSACTIONS / m.partition_path()).to_pandas()
-            for m in month_range("2025-01", "2025-04")
-        ],
-        ignore_index=True,
-    )
-    labels = pq.read_table(root / LABELS).to_pandas()
+    frame, labels = synthetic_months(root, "2025-01", "2025-04", rows_per_month=20_000, seed=5)
     return root, frame, labels
 
 
@@ -256,20 +247,16 @@ def test_engine_equals_oracle_on_synthetic_data_and_catches_new_places(synthetic
         found = flags(rule_evidence(root, month, RULE))
         assert found == oracle(frame, month)
         flagged.update(found)
-    fraud = labels[labels["escenario"] == "ubicacion_nueva"]
-    caught = fraud["id_transaccion"].isin(flagged)
-    precision = len(set(flagged) & set(fraud["id_transaccion"])) / len(flagged)
-    any_fraud = len(set(flagged) & set(labels["id_transaccion"])) / len(flagged)
     # Only a case's first transaction (the large one) is at a new place, so transaction
     # recall is bounded by about 2/3; cases of customers with a short history are missed.
-    cases = frame[frame["id_transaccion"].isin(fraud["id_transaccion"])]
-    cases = cases["id_cliente"] + cases["id_transaccion"].str[:7]
-    caught_cases = cases[frame.loc[cases.index, "id_transaccion"].isin(flagged)].nunique()
-    print(
-        f"{RULE}: precision {precision:.2f} (any fraud {any_fraud:.2f}), "
-        f"recall {caught.mean():.2f}, cases {caught_cases}/{cases.nunique()}, "
-        f"flagged {len(flagged)}"
+    catch = scenario_catch(
+        frame, labels, flagged, "ubicacion_nueva", case_key=case_by_customer_and_month
     )
-    assert caught_cases >= 0.5 * cases.nunique()
-    assert any_fraud >= 0.2
+    print(
+        f"{RULE}: precision {catch.precision:.2f} (any fraud {catch.any_fraud:.2f}), "
+        f"recall {catch.recall:.2f}, cases {catch.cases_caught}/{catch.cases}, "
+        f"flagged {catch.flagged}"
+    )
+    assert catch.cases_caught >= 0.5 * catch.cases
+    assert catch.any_fraud >= 0.2
     assert np.isfinite(list(flagged.values())).all()

@@ -7,16 +7,24 @@ from decimal import Decimal
 
 import numpy as np
 import pandas as pd
-import pyarrow.parquet as pq
 import pytest
-from hypothesis import HealthCheck, event, given, settings
+from hypothesis import event, given
 from hypothesis import strategies as st
 
-from fraudlib.contract import LABELS, TRANSACTIONS
 from fraudlib.month import Month, month_range
-from fraudlib.synth import generate
 
-from builders import flags, rule_evidence, transactions, write_months
+from builders import (
+    alert_keys,
+    case_by_customer_and_month,
+    drawn_transactions,
+    examples,
+    flags,
+    rule_evidence,
+    scenario_catch,
+    synthetic_months,
+    transactions,
+    write_months,
+)
 
 RULE = "structuring"
 MONTH = Month(2025, 3)
@@ -187,9 +195,7 @@ def test_engine_equals_oracle_on_hand_built_rows(tmp_path):
     evidence = rule_evidence(tmp_path, MONTH, RULE)
     expected_flags, expected_rows = oracle(frame, MONTH)
     assert flags(evidence) == expected_flags
-    assert dict(zip(evidence["id_transaccion"], evidence["clave_alerta"], strict=True)) == (
-        expected_rows
-    )
+    assert alert_keys(evidence) == expected_rows
 
 
 # January is outside the one-month lookback. (Hypothesis prefers the first of a list.)
@@ -211,9 +217,7 @@ ROW = st.tuples(
 )
 
 
-@settings(
-    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
-)
+@examples(40)
 @given(
     rows=st.lists(ROW, min_size=10, max_size=40),
     threshold=st.sampled_from([10000.0, 10000.0, 5000.0]),
@@ -223,13 +227,7 @@ ROW = st.tuples(
 )
 def test_engine_equals_oracle(tmp_path_factory, rows, threshold, margin, min_count, window_days):
     root = tmp_path_factory.mktemp("structuring")
-    frame = transactions(
-        [
-            (f"t{i:03d}", customer, amount, DAYS[day] + pd.Timedelta(seconds=s), place)
-            for i, (customer, amount, day, s, place) in enumerate(rows)
-        ]
-        + [ANCHOR]
-    )
+    frame = drawn_transactions(rows, DAYS, ANCHOR)
     write_months(root, frame)
     params = {
         "threshold": threshold,
@@ -241,23 +239,13 @@ def test_engine_equals_oracle(tmp_path_factory, rows, threshold, margin, min_cou
     expected_flags, expected_rows = oracle(frame, MONTH, **params)
     event("some flagged" if expected_flags else "none flagged")
     assert flags(evidence) == expected_flags
-    assert dict(zip(evidence["id_transaccion"], evidence["clave_alerta"], strict=True)) == (
-        expected_rows
-    )
+    assert alert_keys(evidence) == expected_rows
 
 
 @pytest.fixture(scope="module")
 def synthetic(tmp_path_factory):
     root = tmp_path_factory.mktemp("synth")
-    generate(root, "2025-01", "2025-04", rows_per_month=20_000, seed=5)
-    frame = pd.concat(
-        [
-            pq.read_table(root / TRANSACTIONS / m.partition_path()).to_pandas()
-            for m in month_range("2025-01", "2025-04")
-        ],
-        ignore_index=True,
-    )
-    labels = pq.read_table(root / LABELS).to_pandas()
+    frame, labels = synthetic_months(root, "2025-01", "2025-04", rows_per_month=20_000, seed=5)
     return root, frame, labels
 
 
@@ -268,22 +256,17 @@ def test_engine_equals_oracle_on_synthetic_data_and_catches_structuring(syntheti
         evidence = rule_evidence(root, month, RULE)
         expected_flags, expected_rows = oracle(frame, month)
         assert flags(evidence) == expected_flags
-        assert dict(zip(evidence["id_transaccion"], evidence["clave_alerta"], strict=True)) == (
-            expected_rows
-        )
+        assert alert_keys(evidence) == expected_rows
         flagged.update(expected_flags)
-    fraud = labels[labels["escenario"] == "fraccionamiento"]
-    caught = fraud["id_transaccion"].isin(flagged)
-    precision = len(set(flagged) & set(fraud["id_transaccion"])) / len(flagged)
     # The first min_count - 1 deposits are needed to see the pattern, so transaction recall
     # is bounded by (n - 2) / n; every case (3-6 deposits within 3 days) is caught.
-    cases = frame[frame["id_transaccion"].isin(fraud["id_transaccion"])]
-    cases = cases["id_cliente"] + cases["id_transaccion"].str[:7]
-    caught_cases = cases[frame.loc[cases.index, "id_transaccion"].isin(flagged)].nunique()
-    print(
-        f"{RULE}: precision {precision:.2f}, recall {caught.mean():.2f}, "
-        f"cases {caught_cases}/{cases.nunique()}, flagged {len(flagged)}"
+    catch = scenario_catch(
+        frame, labels, flagged, "fraccionamiento", case_key=case_by_customer_and_month
     )
-    assert caught_cases == cases.nunique()
-    assert caught.mean() >= 0.4
-    assert precision >= 0.8
+    print(
+        f"{RULE}: precision {catch.precision:.2f}, recall {catch.recall:.2f}, "
+        f"cases {catch.cases_caught}/{catch.cases}, flagged {catch.flagged}"
+    )
+    assert catch.cases_caught == catch.cases
+    assert catch.recall >= 0.4
+    assert catch.precision >= 0.8
