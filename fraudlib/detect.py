@@ -170,49 +170,66 @@ def alert_id(rule: str, month: Month, id_cliente: str, key: str) -> str:
 
 def build_alerts(evidence: list[pd.DataFrame], month: Month, config: RulesConfig) -> pd.DataFrame:
     """One alert per (rule, customer, clave_alerta) with at least one flagged transaction."""
+    keys = ["id_cliente", "clave_alerta"]
     records = []
     for hits in evidence:
-        if hits.empty:
+        hits = hits.dropna(subset=keys)
+        if not hits["marcada"].any():
             continue
         extra = [c for c in hits.columns if c not in EVIDENCE_COLUMNS and c not in _SCORED]
         rule_name = hits["regla"].iloc[0]
         settings = config.rules[rule_name]
-        for (customer, key), group in hits.groupby(["id_cliente", "clave_alerta"], sort=True):
-            marked = group[group["marcada"]]
-            if marked.empty:
-                continue
-            group = group.sort_values(["fecha", "id_transaccion"])
-            trigger = marked.sort_values(["fecha", "id_transaccion"]).iloc[0]
-            locations = group["ubicacion"].dropna().unique()
-            score = float(marked["puntaje_regla"].max())
+        # Sorted once, so every per-group list and "first" below is in time order.
+        hits = hits.sort_values([*keys, "fecha", "id_transaccion"], kind="stable")
+        marked = hits[hits["marcada"]]
+        groups = hits.groupby(keys, sort=True).agg(
+            desde=("fecha", "min"),
+            hasta=("fecha", "max"),
+            n_transacciones=("id_transaccion", "size"),
+            monto_total=("monto", "sum"),
+            ids_transaccion=("id_transaccion", list),
+            n_ubicaciones=("ubicacion", "nunique"),
+            ubicacion=("ubicacion", "first"),
+            version_regla=("version_regla", "first"),
+        )
+        flagged = marked.groupby(keys, sort=True).agg(
+            puntaje=("puntaje_regla", "max"), flagged_ids=("id_transaccion", list)
+        )
+        triggers = marked.drop_duplicates(keys, keep="first").set_index(keys)
+        alerts = groups.join(flagged, how="inner").join(
+            triggers[["id_transaccion", "fecha", "severidad", *extra]], rsuffix="_trigger"
+        )
+        for (customer, key), alert in zip(
+            alerts.index, alerts.itertuples(index=False), strict=True
+        ):
+            row = alert._asdict()
             detail = {
                 "rule": rule_name,
-                "version": group["version_regla"].iloc[0],
+                "version": row["version_regla"],
                 "config_version": config.version,
                 "params": settings.params,
                 "key": str(key),
-                "flagged_ids": marked.sort_values(["fecha", "id_transaccion"])[
-                    "id_transaccion"
-                ].tolist(),
+                "flagged_ids": row["flagged_ids"],
                 "trigger": {
-                    "id_transaccion": trigger["id_transaccion"],
-                    "fecha": trigger["fecha"].isoformat(),
-                    "severidad": _json_value(float(trigger["severidad"])),
-                    **{c: _json_value(trigger[c]) for c in extra},
+                    "id_transaccion": row["id_transaccion"],
+                    "fecha": row["fecha"].isoformat(),
+                    "severidad": _json_value(float(row["severidad"])),
+                    **{c: _json_value(row[c]) for c in extra},
                 },
             }
+            score = float(row["puntaje"])
             records.append(
                 {
                     "id_alerta": alert_id(rule_name, month, customer, key),
                     "regla": rule_name,
-                    "version_regla": group["version_regla"].iloc[0],
+                    "version_regla": row["version_regla"],
                     "id_cliente": customer,
-                    "ubicacion": locations[0] if len(locations) == 1 else None,
-                    "desde": group["fecha"].min(),
-                    "hasta": group["fecha"].max(),
-                    "n_transacciones": len(group),
-                    "monto_total": round(float(group["monto"].sum()), 2),
-                    "ids_transaccion": group["id_transaccion"].tolist(),
+                    "ubicacion": row["ubicacion"] if row["n_ubicaciones"] == 1 else None,
+                    "desde": row["desde"],
+                    "hasta": row["hasta"],
+                    "n_transacciones": int(row["n_transacciones"]),
+                    "monto_total": round(float(row["monto_total"]), 2),
+                    "ids_transaccion": row["ids_transaccion"],
                     "puntaje": score,
                     "decision": str(scoring.decide(score, config.block_at)),
                     "detalle": json.dumps(detail, ensure_ascii=False, sort_keys=True),
