@@ -197,7 +197,7 @@ def build_alerts(evidence: list[pd.DataFrame], month: Month, config: RulesConfig
         )
         triggers = marked.drop_duplicates(keys, keep="first").set_index(keys)
         alerts = groups.join(flagged, how="inner").join(
-            triggers[["id_transaccion", "fecha", "severidad", *extra]], rsuffix="_trigger"
+            triggers[["id_transaccion", "fecha", "severidad", *extra]]
         )
         for (customer, key), alert in zip(
             alerts.index, alerts.itertuples(index=False), strict=True
