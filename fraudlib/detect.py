@@ -74,13 +74,14 @@ def run_month(
     engine.bind_months([month.shift(-k) for k in range(lookback + 1)])
     rows, notices = check_month_quality(engine, month)
 
-    evidence = []
+    evidence, skipped = [], set()
     for rule in selected:
         missing = [c for c in rule.columns if c not in columns]
         missing += [t for t in rule.tables if not engine.has_table(t)]
         if missing:
             notice = f"skipped rule {rule.name}: needs {', '.join(missing)}, which the data lacks"
             notices.append(notice)
+            skipped.add(rule.name)
             say(notice)
             continue
         rule_started = time.perf_counter()
@@ -100,7 +101,7 @@ def run_month(
         month=month,
         alerts=alerts,
         flagged=flagged,
-        summary=summarize(selected, alerts, flagged, notices),
+        summary=summarize(selected, alerts, flagged, skipped),
         rows=rows,
         notices=notices,
         seconds=time.perf_counter() - started,
@@ -265,14 +266,13 @@ def build_flagged(evidence: list[pd.DataFrame], config: RulesConfig) -> pd.DataF
 
 
 def summarize(
-    rules: list[Rule], alerts: pd.DataFrame, flagged: pd.DataFrame, notices: list[str]
+    rules: list[Rule], alerts: pd.DataFrame, flagged: pd.DataFrame, skipped: set[str]
 ) -> pd.DataFrame:
     """Per rule: alerts, flagged transactions, their amount, and the decisions."""
     rows = []
     for rule in rules:
         mine = alerts[alerts["regla"] == rule.name]
         hit = flagged[flagged["reglas"].map(lambda names, n=rule.name: n in names).astype(bool)]
-        skipped = any(notice.startswith(f"skipped rule {rule.name}:") for notice in notices)
         rows.append(
             {
                 "rule": rule.name,
@@ -281,7 +281,7 @@ def summarize(
                 "flagged": len(hit),
                 "amount": round(float(hit["monto"].sum()), 2),
                 "block": int((mine["decision"] == "block").sum()),
-                "status": "skipped" if skipped else "ran",
+                "status": "skipped" if rule.name in skipped else "ran",
             }
         )
     return pd.DataFrame(
