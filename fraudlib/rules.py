@@ -273,7 +273,7 @@ RULES: tuple[Rule, ...] = (
     ),
     Rule(
         name="compromised_location",
-        version="2",
+        version="3",
         description=(
             "Compromised location: at the transaction's fecha, at least min_victims different "
             "customers are known (fraudes_confirmados, from fecha_confirmacion on) to have been "
@@ -282,8 +282,9 @@ RULES: tuple[Rule, ...] = (
             "and this month so far) before the new_days before it. The place's regulars are not "
             "flagged: cloned cards are cashed out where the cardholder does not go. A "
             "transaction is never judged on its own confirmation. excluded_locations (online "
-            "banking) are not points that can be compromised. Needs the fraudes_confirmados "
-            "table."
+            "banking) are not points that can be compromised. Customers with fewer than "
+            "min_history earlier transactions in the lookback (to whom every place is new) are "
+            "not flagged. Needs the fraudes_confirmados table."
         ),
         params=(
             Param(
@@ -304,6 +305,12 @@ RULES: tuple[Rule, ...] = (
                 14,
                 "a customer whose first transaction at the place in the lookback is at most "
                 "this old is new there, so a card's second withdrawal is flagged too",
+            ),
+            Param(
+                "min_history",
+                "count",
+                5,
+                "earlier transactions of the customer in the lookback needed for 'new there'",
             ),
             Param(
                 "excluded_locations",

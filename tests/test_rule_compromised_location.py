@@ -37,6 +37,7 @@ def oracle(
     min_victims: int = 2,
     window_days: int = 14,
     new_days: int = 14,
+    min_history: int = 5,
     excluded: tuple[str, ...] = (ONLINE_LOCATION,),
 ) -> dict[str, float]:
     """Independent pandas version: flagged id -> severidad (every returned row is flagged)."""
@@ -58,6 +59,22 @@ def oracle(
         earlier["fecha_visita"] < earlier["fecha"] - pd.Timedelta(days=new_days), "id_transaccion"
     ]
     current = current[~current["id_transaccion"].isin(set(regular))]
+    # history: the customer's transactions in the lookback strictly before (fecha, then id)
+    before = current[["id_transaccion", "id_cliente", "fecha"]].merge(
+        history.dropna(subset=["id_cliente"])[["id_transaccion", "id_cliente", "fecha"]],
+        on="id_cliente",
+        suffixes=("", "_previa"),
+    )
+    before = before[
+        (before["fecha_previa"] < before["fecha"])
+        | (
+            (before["fecha_previa"] == before["fecha"])
+            & (before["id_transaccion_previa"] < before["id_transaccion"])
+        )
+    ]
+    n_previas = before.groupby("id_transaccion").size()
+    enough = set(n_previas[n_previas >= min_history].index)
+    current = current[current["id_transaccion"].isin(enough)]
     pairs = current.merge(frauds, on="ubicacion", suffixes=("", "_fraude"))
     known = pairs[
         (pairs["fecha_confirmacion"] < pairs["fecha"])
@@ -79,7 +96,7 @@ def confirmations(rows: list[tuple[str, str]]) -> pd.DataFrame:
 
 # The hand-built rows below are judged with a 30-day window (the default is 14 days).
 PARAMS = {"window_days": 30}
-ROWS = [
+CASES = [
     # Cajero X: two victims defrauded on March 2, confirmed on March 5 and 6 at 10:00
     ("fx1", "v1", 300.0, "2025-03-02 01:00:00", "Cajero X"),
     ("fx2", "v2", 300.0, "2025-03-02 02:00:00", "Cajero X"),
@@ -124,7 +141,26 @@ ROWS = [
     # nulls are ignored
     ("n1", None, 100.0, "2025-03-09 10:00:00", "Cajero X"),
     ("n2", "u9", None, "2025-03-09 10:00:00", "Cajero X"),
+    # min_history (5): new there means something only for a customer with a history; these
+    # four are new at Cajero X, with two victims known, and have 4, 5, 4 + 1 and 4 + 0
+    # transactions before (HISTORY): at the same fecha only a smaller id is earlier
+    ("x10", "u11", 100.0, "2025-03-08 13:00:00", "Cajero X"),  # 4 earlier: not flagged
+    ("x11", "u12", 100.0, "2025-03-08 13:00:00", "Cajero X"),  # exactly 5: flagged
+    ("h-u13-tie", "u13", 100.0, "2025-03-08 13:00:00", "Comercio H"),  # before x12
+    ("x12", "u13", 100.0, "2025-03-08 13:00:00", "Cajero X"),  # 4 + the tie: flagged
+    ("x13", "u14", 100.0, "2025-03-08 13:00:00", "Cajero X"),  # 4, the tie is after
+    ("z-u14-tie", "u14", 100.0, "2025-03-08 13:00:00", "Comercio H"),  # after x13
 ]
+# Every customer above has 5 earlier transactions in January (in the lookback), at a place
+# without fraud, except the min_history near misses.
+EARLIER = {f"u{i}": 5 for i in range(1, 11)} | {f"v{i}": 5 for i in range(1, 13)}
+EARLIER |= {"u11": 4, "u12": 5, "u13": 4, "u14": 4}
+HISTORY = [
+    (f"h{customer}-{i}", customer, 20.0, f"2025-01-{10 + i:02d} 09:00:00", "Comercio H")
+    for customer, count in EARLIER.items()
+    for i in range(count)
+]
+ROWS = CASES + HISTORY
 CONFIRMED = [
     ("fx1", "2025-03-05 10:00:00"),
     ("fx2", "2025-03-06 10:00:00"),
@@ -140,9 +176,13 @@ CONFIRMED = [
     ("fv1", "2025-02-05 10:00:00"),
     ("fv2", "2025-02-05 10:00:00"),
 ]
-EXPECTED = {"x3": 1.0, "x4": 1.0, "fx3": 1.0, "x6": 1.0, "x8": 1.0, "y1": 1.0, "s1": 1.0}
+EXPECTED = {
+    **{"x3": 1.0, "x4": 1.0, "fx3": 1.0, "x6": 1.0, "x8": 1.0, "y1": 1.0, "s1": 1.0},
+    **{"x11": 1.0, "x12": 1.0},
+}
 # With the default 14-day window, Cajero Y's and Sucursal V's frauds are too old.
 EXPECTED_BY_DEFAULT = {"x3": 1.0, "x4": 1.0, "fx3": 1.0, "x6": 1.0, "x8": 1.0}
+EXPECTED_BY_DEFAULT |= {"x11": 1.0, "x12": 1.0}
 
 
 def run(tmp_path, rows=ROWS, confirmed=CONFIRMED, month=MONTH, **params):
@@ -168,6 +208,33 @@ def test_regulars_of_the_place_are_not_flagged(tmp_path):
     flagged = flags(run(tmp_path))
     assert {"x6", "x8"} <= set(flagged)  # first time there (in the lookback), or 14 days ago
     assert not {"x5", "x7"} & set(flagged)  # used it before
+
+
+def test_customers_without_enough_history_are_not_flagged(tmp_path):
+    evidence = run(tmp_path).set_index("id_transaccion")
+    # min_history - 1 earlier transactions: not flagged; exactly min_history: flagged
+    assert not {"x10", "x13"} & set(evidence.index)
+    assert {"x11", "x12"} <= set(evidence.index)
+    assert evidence.loc["x11", "n_previas"] == 5
+    assert evidence.loc["x12", "n_previas"] == 5  # the tie with a smaller id is earlier
+    assert evidence.loc["x3", "n_previas"] == 5
+
+
+def test_a_customer_with_no_history_is_new_everywhere_but_not_flagged(tmp_path):
+    # without HISTORY, no one has 5 earlier transactions; at 1, those with one earlier are
+    bare = flags(run(tmp_path / "bare", rows=CASES))
+    assert bare == {}
+    one = flags(run(tmp_path / "one", rows=CASES, min_history=1))
+    assert {"x4", "x8", "x12"} <= set(one)  # v1: fx1; u10: rx5; u13: the tie
+    assert not {"x3", "fx3", "x10", "x11", "x13"} & set(one)  # nothing of theirs before
+
+
+def test_min_history_is_a_parameter(tmp_path):
+    more = flags(run(tmp_path / "more", min_history=6))
+    assert not {"x3", "x10", "x11", "x12", "x13"} & set(more)
+    assert "x4" in more  # v1: 5 in January and fx1 before
+    fewer = flags(run(tmp_path / "fewer", min_history=4))
+    assert {"x10", "x11", "x12", "x13"} <= set(fewer)
 
 
 def test_new_days_is_a_parameter(tmp_path):
@@ -287,13 +354,21 @@ def data_of(rows: list[tuple]) -> tuple[pd.DataFrame, pd.DataFrame]:
     min_victims=st.integers(min_value=1, max_value=3),
     window_days=st.sampled_from([3, 30]),
     new_days=st.sampled_from([1, 3, 30]),
+    min_history=st.integers(min_value=1, max_value=8),
 )
-def test_engine_equals_oracle(tmp_path_factory, rows, min_victims, window_days, new_days):
+def test_engine_equals_oracle(
+    tmp_path_factory, rows, min_victims, window_days, new_days, min_history
+):
     root = tmp_path_factory.mktemp("compromised")
     frame, confirmed = data_of(rows)
     write_months(root, frame)
     write_table(root, CONFIRMED_FRAUD, confirmed, CONFIRMED_FRAUD_SCHEMA)
-    params = {"min_victims": min_victims, "window_days": window_days, "new_days": new_days}
+    params = {
+        "min_victims": min_victims,
+        "window_days": window_days,
+        "new_days": new_days,
+        "min_history": min_history,
+    }
     evidence = rule_evidence(root, MONTH, RULE, **params)
     assert flags(evidence) == oracle(frame, confirmed, MONTH, **params)
     assert evidence["marcada"].all()
@@ -362,8 +437,8 @@ def test_engine_equals_oracle_on_synthetic_data(synthetic, min_victims):
     # The scenario's cash-out ATM is used by 12-30 victims' cloned cards over 14-24 days, and
     # confirmations come days later, so only withdrawals after another victim's confirmation,
     # of a fraud within the 14-day window, by a customer new there (no transaction there in
-    # the lookback more than 14 days before) can be caught: the rule must catch exactly those
-    # (at one known victim).
+    # the lookback more than 14 days before) with a history (5 transactions before it in the
+    # lookback) can be caught: the rule must catch exactly those (at one known victim).
     fraud = frame.merge(labels[labels["escenario"] == "punto_comprometido"], on="id_transaccion")
     fraud = fraud[fraud["fecha"] >= Month(2025, 3).start]
     known = fraud.merge(confirmed, on="id_transaccion")
@@ -385,7 +460,26 @@ def test_engine_equals_oracle_on_synthetic_data(synthetic, min_victims):
         & (visits["fecha_visita"] < visits["fecha"] - pd.Timedelta(days=14)),
         "id_transaccion",
     ]
-    catchable = set(pairs["id_transaccion"]) - set(regular)
+    # ... and by a customer with at least 5 (min_history) transactions before it in the lookback
+    earlier = fraud[["id_transaccion", "id_cliente", "fecha"]].merge(
+        frame[["id_transaccion", "id_cliente", "fecha"]], on="id_cliente", suffixes=("", "_previa")
+    )
+    earlier = earlier[
+        (
+            earlier["fecha_previa"]
+            >= earlier["fecha"].dt.to_period("M").dt.start_time - pd.DateOffset(months=2)
+        )
+        & (
+            (earlier["fecha_previa"] < earlier["fecha"])
+            | (
+                (earlier["fecha_previa"] == earlier["fecha"])
+                & (earlier["id_transaccion_previa"] < earlier["id_transaccion"])
+            )
+        )
+    ]
+    counts = earlier.groupby("id_transaccion").size()
+    history = set(counts[counts >= 5].index)
+    catchable = (set(pairs["id_transaccion"]) - set(regular)) & history
     caught = set(fraud["id_transaccion"]) & set(flagged)
     labelled = set(labels["id_transaccion"])
     precision = len(set(flagged) & labelled) / max(len(flagged), 1)

@@ -1,4 +1,4 @@
--- compromised_location (version 2): a customer new to a place with recently confirmed fraud.
+-- compromised_location (version 3): a customer new to a place with recently confirmed fraud.
 -- A transaction is flagged when, at its fecha, at least :min_victims different customers are
 -- known to have been defrauded at its location within the :window_days before it, and its
 -- customer is new there: no transaction of theirs at that location in the lookback before the
@@ -7,6 +7,9 @@
 -- not go; the place's regular customers, who used it before, are not flagged (version 1 did
 -- flag every customer there, which was mostly them). :new_days keeps a newcomer new for a
 -- while, so that a card's second withdrawal there is flagged too.
+-- "New there" means something only for a customer with a history: one with fewer than
+-- :min_history transactions before this one in the lookback (a new customer, or the first
+-- weeks of a data set) is new everywhere, and is not flagged (version 2 flagged them).
 -- Victims are counted, not transactions, because one victim's several disputed transactions
 -- are one case, and several victims at one place is what tells a compromised place from a
 -- stolen card that happened to be used there. Places that are not a physical point
@@ -15,9 +18,12 @@
 -- transaction's fecha) and only if it happened before it; a transaction is never judged on
 -- its own confirmation (always later than itself, and excluded outright besides). Whether the
 -- customer is new depends only on whether they have a transaction there before
--- fecha - :new_days, which later data cannot change.
--- Frauds and earlier visits are read over the lookback (two months before the month, and the
--- month), which must cover :window_days; regulars are recognised within it only.
+-- fecha - :new_days, and their history only on their transactions strictly before this one
+-- (ordered by fecha, then id_transaccion, like the other rules), which later data cannot
+-- change.
+-- Frauds, earlier visits and the history are read over the lookback (two months before the
+-- month, and the month), which must cover :window_days; regulars are recognised within it
+-- only.
 with confirmed as (
     -- confirmations from the end of the month on cannot be known to any of its transactions
     select id_transaccion, fecha_confirmacion
@@ -72,6 +78,31 @@ known_fraud as (
         and f.id_transaccion <> m.id_transaccion
     where m.primera_visita >= m.fecha - :new_days
     group by m.id_transaccion
+    having count(distinct f.id_cliente) >= :min_victims
+),
+
+-- The customer's transactions in the lookback strictly before each would-be flag (fecha,
+-- then id_transaccion): read only for the customers of those few transactions.
+candidates as (
+    select m.id_transaccion, m.id_cliente, m.fecha
+    from month_transactions as m
+    inner join known_fraud as k on m.id_transaccion = k.id_transaccion
+),
+
+customer_transactions as (
+    select id_transaccion, id_cliente, fecha
+    from transacciones
+    where partition_range(anio, mes, :history_start, :month)
+        and id_cliente in (select id_cliente from candidates)
+),
+
+with_history as (
+    select c.id_transaccion, count(h.id_transaccion) as n_previas
+    from candidates as c
+    left join customer_transactions as h
+        on c.id_cliente = h.id_cliente
+        and (h.fecha < c.fecha or (h.fecha = c.fecha and h.id_transaccion < c.id_transaccion))
+    group by c.id_transaccion
 )
 
 select
@@ -87,7 +118,9 @@ select
     k.fraudes_conocidos,
     k.ultimo_fraude,
     k.ultima_confirmacion,
-    m.primera_visita
+    m.primera_visita,
+    n.n_previas
 from month_transactions as m
 inner join known_fraud as k on m.id_transaccion = k.id_transaccion
-where k.clientes_defraudados >= :min_victims
+inner join with_history as n on m.id_transaccion = n.id_transaccion
+where n.n_previas >= :min_history
