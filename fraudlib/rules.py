@@ -16,6 +16,7 @@ Every rule can use these context values besides its own parameters: `:month`,
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass, field
 from importlib import resources
 
@@ -77,7 +78,8 @@ class Rule:
         return resources.files("fraudlib").joinpath("sql", self.sql_path).read_text("utf-8")
 
     def defaults(self) -> dict[str, object]:
-        return {p.name: p.default for p in self.params}
+        # copies: list defaults (locations) must not be shared between configs or rules
+        return {p.name: copy.deepcopy(p.default) for p in self.params}
 
     def render(self, month: Month, values: dict[str, object]) -> str:
         """The Trino statement for `month` with validated parameter `values`."""
@@ -89,6 +91,15 @@ class Rule:
         }
         return render(self.sql_text(), {**values, **context}, source=f"rule {self.name}")
 
+
+# Where a customer is not physically: online banking, and the main office where operations
+# from anywhere are booked. Shared by the rules that follow customers from place to place.
+NOT_A_PLACE = Param(
+    "excluded_locations",
+    "locations",
+    [MAIN_OFFICE, ONLINE_LOCATION],
+    "not a place the customer is at (online banking, operations booked centrally)",
+)
 
 # Default weights are each rule's transaction precision in `fraud backtest` over six months
 # of synthetic data (seed 3, 200,000 rows a month), clipped to [0.05, 0.95]. A bank should
@@ -212,12 +223,7 @@ RULES: tuple[Rule, ...] = (
                 2,
                 "customers who hopped on at least this many earlier days are routinely mobile",
             ),
-            Param(
-                "excluded_locations",
-                "locations",
-                [MAIN_OFFICE, ONLINE_LOCATION],
-                "not a place the customer is at (online banking, operations booked centrally)",
-            ),
+            NOT_A_PLACE,
         ),
         weight=0.27,
         lookback_months=1,
@@ -234,12 +240,7 @@ RULES: tuple[Rule, ...] = (
         params=(
             Param("max_speed_kmh", "ratio", 500.0, "flag above this speed, in km/h"),
             Param("min_km", "ratio", 50.0, "shorter legs, in km, are never impossible"),
-            Param(
-                "excluded_locations",
-                "locations",
-                [MAIN_OFFICE, ONLINE_LOCATION],
-                "not a place the customer is at (online banking, operations booked centrally)",
-            ),
+            NOT_A_PLACE,
         ),
         weight=0.9,
         columns=(
