@@ -104,11 +104,11 @@ def cmd_detect(args: argparse.Namespace) -> None:
     config = load_config(args.config)
     if args.rule:
         config.enabled_rules(args.rule)  # unknown names fail before any data is read
-    out = args.out or args.data
-    if out is None:
-        raise FraudlibError("--out is required with the athena engine")
-    engine = _engine(args)
+    engine = _engine(args)  # the local engine's --data is checked first, with its own message
     try:
+        out = args.out or args.data
+        if out is None:
+            raise FraudlibError("--out is required with the athena engine")
         result = run_month(engine, args.month, config, rules=args.rule, progress=_progress)
     finally:
         engine.close()

@@ -61,6 +61,7 @@ def test_out_defaults_to_data(data):
             "config file not found",
         ),
         (["detect", "--data", "{data}"], "required: --month"),
+        (["detect", "--month", "2025-03"], "--data is required with the local engine"),
         (["generate", "--data", "{data}", "--from", "2025-03", "--to", "2025-01"], "after"),
         (["bogus"], "invalid choice"),
     ],
